@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+
+namespace MlPlatform.Contracts;
+
+/// <summary>Source-generated JSON for every protocol type that is not a tensor body.</summary>
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ServerMetadataResponse))]
+[JsonSerializable(typeof(ModelMetadataResponse))]
+[JsonSerializable(typeof(InferenceErrorResponse))]
+[JsonSerializable(typeof(ModelIndexEntry[]))]
+[JsonSerializable(typeof(ModelConfig))]
+public sealed partial class ContractsJsonContext : JsonSerializerContext;
