@@ -24,7 +24,7 @@ dotnet build MlPlatform.sln -nologo -v quiet -clp:ErrorsOnly
 build_status=$?
 test_status=1
 if [ $build_status -eq 0 ]; then
-  dotnet test MlPlatform.sln --no-build -nologo -v quiet --logger "trx" --logger "console;verbosity=normal" \
+  dotnet test MlPlatform.sln --no-build -nologo -v quiet --logger "trx" --logger "console;verbosity=minimal" \
     --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1500000
   test_status=$?
 fi

@@ -54,7 +54,8 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter("MlPlatform.*")
-                .AddPrometheusExporter())
+                // Scrapers poll every few seconds; a cached scrape would only show stale figures.
+                .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource("MlPlatform.*")

@@ -18,19 +18,19 @@ public static partial class InferenceCodec
     /// The value of <c>Inference-Header-Content-Length</c>, or null when the body is JSON only.
     /// </param>
     public static InferenceRequest ReadRequest(ReadOnlyMemory<byte> body, int? headerLength) =>
-        throw new NotImplementedException();
+        InferenceBodyReader.ReadRequest(body, headerLength, ArrayPool<byte>.Shared);
 
     /// <summary>Reads a response body, as a client or the postprocessing service does.</summary>
     public static InferenceResponse ReadResponse(ReadOnlyMemory<byte> body, int? headerLength) =>
-        throw new NotImplementedException();
+        InferenceBodyReader.ReadResponse(body, headerLength, ArrayPool<byte>.Shared);
 
     /// <summary>Writes a request; with <paramref name="binaryInputs"/> every input goes as binary data after the JSON.</summary>
     /// <returns>The JSON header's length when binary data follows it, null when the body is JSON only.</returns>
     public static int? WriteRequest(IBufferWriter<byte> destination, InferenceRequest request, bool binaryInputs) =>
-        throw new NotImplementedException();
+        InferenceBodyWriter.WriteRequest(destination, request, binaryInputs);
 
     /// <summary>Writes a response; <paramref name="binaryOutput"/> says, per output name, whether it goes as binary data.</summary>
     /// <returns>The JSON header's length when binary data follows it, null when the body is JSON only.</returns>
     public static int? WriteResponse(IBufferWriter<byte> destination, InferenceResponse response, Func<string, bool>? binaryOutput) =>
-        throw new NotImplementedException();
+        InferenceBodyWriter.WriteResponse(destination, response, binaryOutput);
 }

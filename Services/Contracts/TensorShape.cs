@@ -11,7 +11,8 @@ public static class TensorShape
         count = 1;
         foreach (var dimension in shape)
         {
-            if (dimension < 0)
+            // Checked before multiplying, so the product can never wrap past long.MaxValue.
+            if (dimension < 0 || dimension > Array.MaxLength)
             {
                 count = 0;
                 return false;

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Reflection;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using MlPlatform.Contracts;
+using MlPlatform.Inference.Diagnostics;
+using MlPlatform.Inference.Execution;
+using MlPlatform.Inference.Extensions;
+using MlPlatform.Inference.Http;
+using MlPlatform.Inference.Repository;
+
+namespace MlPlatform.Inference.Apis;
+
+/// <summary>The Open Inference Protocol (V2) REST endpoints, as KServe and Triton serve them.</summary>
+public static class InferenceProtocolApi
+{
+    private static readonly ServerMetadataResponse ServerMetadata = new(
+        "mlplatform",
+        typeof(InferenceProtocolApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0",
+        ["binary_tensor_data", "model_configuration", "model_repository"]);
+
+    public static RouteGroupBuilder MapInferenceProtocolApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v2").WithTags("Open Inference Protocol");
+
+        api.MapGet("", GetServerMetadata).WithName("ServerMetadata").WithSummary("Server name, version and protocol extensions.");
+        api.MapGet("/health/live", GetLive).WithName("ServerLive").WithSummary("Whether the server can take requests at all.");
+        api.MapGet("/health/ready", GetReady).WithName("ServerReady").WithSummary("Whether every model is loaded and warmed up.");
+        api.MapPost("/repository/index", GetRepositoryIndex).WithName("RepositoryIndex").WithSummary("Every model version and its state.");
+
+        MapModelRoutes(api.MapGroup("/models/{model}"));
+        MapModelRoutes(api.MapGroup("/models/{model}/versions/{version}"));
+
+        return api;
+    }
+
+    private static void MapModelRoutes(RouteGroupBuilder model)
+    {
+        model.MapGet("", GetModelMetadata).WithSummary("Inputs and outputs of a model, from its ONNX graph.");
+        model.MapGet("/ready", GetModelReady).WithSummary("Whether a model version can take requests.");
+        model.MapGet("/config", GetModelConfig).WithSummary("The model's config.json, with its labels.");
+        model.MapPost("/infer", InferAsync).WithSummary("Runs the model on JSON or binary tensors.");
+    }
+
+    public static Ok<ServerMetadataResponse> GetServerMetadata() => TypedResults.Ok(ServerMetadata);
+
+    public static Ok GetLive() => TypedResults.Ok();
+
+    internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetReady(ModelRepository repository) =>
+        repository.IsReady ? TypedResults.Ok() : Error(StatusCodes.Status503ServiceUnavailable, "models are still loading");
+
+    internal static Ok<ModelIndexEntry[]> GetRepositoryIndex(ModelRepository repository) =>
+        TypedResults.Ok(repository.Models.Values
+            .SelectMany(entry => entry.Versions.Select(v => new ModelIndexEntry(entry.Definition.Name, v.Model.VersionText, repository.IsReady ? "READY" : "LOADING")))
+            .ToArray());
+
+    internal static Results<Ok<ModelMetadataResponse>, JsonHttpResult<InferenceErrorResponse>> GetModelMetadata(
+        string model, string? version, ModelRepository repository)
+    {
+        var lookup = repository.Find(model, version);
+        return lookup.Model is { } served
+            ? TypedResults.Ok(served.ToMetadata(version is null ? lookup.Entry!.VersionTexts : [served.VersionText]))
+            : NotFoundOrLoading(lookup, repository);
+    }
+
+    internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetModelReady(string model, string? version, ModelRepository repository)
+    {
+        var lookup = repository.Find(model, version);
+        return lookup.Model is not null && repository.IsReady ? TypedResults.Ok() : NotFoundOrLoading(lookup, repository);
+    }
+
+    internal static Results<JsonHttpResult<ModelConfig>, JsonHttpResult<InferenceErrorResponse>> GetModelConfig(
+        string model, string? version, ModelRepository repository)
+    {
+        var lookup = repository.Find(model, version);
+        return lookup.Model is { } served
+            ? TypedResults.Json(served.Config, ContractsJsonContext.Default.ModelConfig)
+            : NotFoundOrLoading(lookup, repository);
+    }
+
+    internal static async Task<Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>>> InferAsync(
+        string model,
+        string? version,
+        HttpContext context,
+        ModelRepository repository,
+        IOptions<InferenceOptions> options,
+        InferenceMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger<InferenceProtocolLogCategory> logger)
+    {
+        var started = timeProvider.GetTimestamp();
+        var (status, result) = await InferCoreAsync(model, version, context, repository, options.Value, logger).ConfigureAwait(false);
+        var outcome = status switch
+        {
+            StatusCodes.Status200OK => "success",
+            StatusCodes.Status404NotFound => "not_found",
+            StatusCodes.Status413PayloadTooLarge => "too_large",
+            StatusCodes.Status503ServiceUnavailable => "overloaded",
+            _ => "bad_request",
+        };
+        metrics.RequestCompleted(status == StatusCodes.Status404NotFound ? "unknown" : model, outcome, timeProvider.GetElapsedTime(started));
+        return result;
+    }
+
+    private static async Task<(int Status, Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>> Result)> InferCoreAsync(
+        string model, string? version, HttpContext context, ModelRepository repository, InferenceOptions options, ILogger logger)
+    {
+        var lookup = repository.Find(model, version);
+        if (lookup.Model is not { } served || lookup.Scheduler is not { } scheduler || !repository.IsReady)
+        {
+            var notFound = NotFoundOrLoading(lookup, repository);
+            return (notFound.StatusCode ?? StatusCodes.Status404NotFound, notFound);
+        }
+
+        int? headerLength = null;
+        if (context.Request.Headers.TryGetValue(ProtocolParameters.HeaderContentLength, out var headerValue))
+        {
+            if (!int.TryParse(headerValue.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return Fail(StatusCodes.Status400BadRequest, $"{ProtocolParameters.HeaderContentLength}: '{headerValue}' is not a non-negative integer");
+            }
+
+            headerLength = parsed;
+        }
+
+        RequestBody? body;
+        try
+        {
+            body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException exception)
+        {
+            return Fail(exception.StatusCode, $"the request body could not be read: {exception.Message}");
+        }
+
+        if (body is null)
+        {
+            return Fail(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the limit of {options.MaxRequestBodyBytes} bytes");
+        }
+
+        context.Response.RegisterForDispose(body);
+
+        InferenceRequest request;
+        try
+        {
+            request = InferenceCodec.ReadRequest(body.Memory, headerLength);
+        }
+        catch (InferenceProtocolException exception)
+        {
+            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+        }
+
+        context.Response.RegisterForDispose(request);
+
+        var job = InferenceRequestValidator.Validate(served, request, out var error);
+        if (job is null)
+        {
+            return Fail(StatusCodes.Status400BadRequest, error!);
+        }
+
+        try
+        {
+            using var response = await scheduler.SubmitAsync(job).ConfigureAwait(false);
+            return (StatusCodes.Status200OK, InferenceResponseResult.Encode(response, request));
+        }
+        catch (InferenceProtocolException exception)
+        {
+            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+        }
+        catch (QueueFullException exception)
+        {
+            InferenceLog.QueueFull(logger, served.Name);
+            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Fail(StatusCodes.Status503ServiceUnavailable, exception.Message);
+        }
+        catch (InferenceExecutionException exception)
+        {
+            InferenceLog.ExecutionFailed(logger, served.Name, exception);
+            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Fail(StatusCodes.Status503ServiceUnavailable, "the server is shutting down; retry on another replica");
+        }
+    }
+
+    private static (int, Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>>) Fail(int status, string message) =>
+        (status, Error(status, message));
+
+    private static JsonHttpResult<InferenceErrorResponse> NotFoundOrLoading(ModelLookup lookup, ModelRepository repository) =>
+        repository.IsReady && lookup.Error is { } error
+            ? Error(StatusCodes.Status404NotFound, error)
+            : Error(StatusCodes.Status503ServiceUnavailable, "models are still loading; retry when /v2/health/ready answers 200");
+
+    internal static JsonHttpResult<InferenceErrorResponse> Error(int status, string message) =>
+        TypedResults.Json(new InferenceErrorResponse(message), ContractsJsonContext.Default.InferenceErrorResponse, statusCode: status);
+}
+
+/// <summary>The log category of the protocol endpoints.</summary>
+internal sealed class InferenceProtocolLogCategory;

@@ -1,0 +1,19 @@
+namespace MlPlatform.Inference.Diagnostics;
+
+internal static partial class InferenceLog
+{
+    [LoggerMessage(1, LogLevel.Critical, "{Problems}")]
+    public static partial void RepositoryInvalid(ILogger logger, string problems);
+
+    [LoggerMessage(2, LogLevel.Information, "Model repository {Path}: {Count} models found")]
+    public static partial void RepositoryScanned(ILogger logger, string path, int count);
+
+    [LoggerMessage(3, LogLevel.Information, "Model {Model} ready, versions {Versions}")]
+    public static partial void ModelReady(ILogger logger, string model, string versions);
+
+    [LoggerMessage(4, LogLevel.Warning, "Model {Model} refused a request: its queue is full")]
+    public static partial void QueueFull(ILogger logger, string model);
+
+    [LoggerMessage(5, LogLevel.Error, "Model {Model} failed a request")]
+    public static partial void ExecutionFailed(ILogger logger, string model, Exception exception);
+}

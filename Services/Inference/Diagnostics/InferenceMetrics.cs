@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace MlPlatform.Inference.Diagnostics;
+
+/// <summary>The meter <c>MlPlatform.Inference</c>: requests by model and outcome, the time each stage takes, batch sizes.</summary>
+public sealed class InferenceMetrics
+{
+    public const string MeterName = "MlPlatform.Inference";
+
+    public static readonly ActivitySource ActivitySource = new(MeterName);
+
+    // Inference runs in milliseconds; the SDK's default buckets (0, 5, 10 ... seconds) would put everything in the first.
+    private static readonly InstrumentAdvice<double> DurationBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
+    private static readonly InstrumentAdvice<int> BatchBuckets = new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] };
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _requestDuration;
+    private readonly Histogram<double> _queueDuration;
+    private readonly Histogram<double> _computeDuration;
+    private readonly Histogram<int> _batchSize;
+    private readonly Counter<long> _executions;
+
+    public InferenceMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _requests = meter.CreateCounter<long>("mlplatform.inference.requests", "{request}", "Inference requests by model and outcome.");
+        _requestDuration = meter.CreateHistogram<double>("mlplatform.inference.request.duration", "s", "Time from a request's arrival to its response.", advice: DurationBuckets);
+        _queueDuration = meter.CreateHistogram<double>("mlplatform.inference.queue.duration", "s", "Time a request waited in its model's batching queue.", advice: DurationBuckets);
+        _computeDuration = meter.CreateHistogram<double>("mlplatform.inference.compute.duration", "s", "Time of one ONNX Runtime execution.", advice: DurationBuckets);
+        _batchSize = meter.CreateHistogram<int>("mlplatform.inference.batch.size", "{item}", "Items in one execution.", advice: BatchBuckets);
+        _executions = meter.CreateCounter<long>("mlplatform.inference.executions", "{execution}", "ONNX Runtime executions.");
+    }
+
+    public void RequestCompleted(string model, string outcome, TimeSpan duration)
+    {
+        var tags = new TagList { { "model", model }, { "outcome", outcome } };
+        _requests.Add(1, tags);
+        _requestDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void Queued(string model, TimeSpan waited) =>
+        _queueDuration.Record(waited.TotalSeconds, new KeyValuePair<string, object?>("model", model));
+
+    public void Executed(string model, int batchSize, TimeSpan computeTime)
+    {
+        var tag = new KeyValuePair<string, object?>("model", model);
+        _executions.Add(1, tag);
+        _batchSize.Record(batchSize, tag);
+        _computeDuration.Record(computeTime.TotalSeconds, tag);
+    }
+}

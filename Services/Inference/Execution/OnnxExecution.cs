@@ -1,0 +1,237 @@
+using System.Buffers.Binary;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MlPlatform.Contracts;
+using MlPlatform.Inference.Repository;
+
+namespace MlPlatform.Inference.Execution;
+
+/// <summary>
+/// Runs one or more jobs as one ONNX Runtime execution: their inputs are concatenated along the
+/// first dimension into native tensors, and each output is split back by rows.
+/// </summary>
+internal static class OnnxExecution
+{
+    /// <summary>Runs the jobs and completes each; never throws.</summary>
+    public static void Run(ServedModel model, IReadOnlyList<InferenceJob> jobs)
+    {
+        try
+        {
+            RunOnce(model, jobs);
+        }
+        catch (OnnxRuntimeException) when (jobs.Count > 1)
+        {
+            // One request's values (an index out of range, say) fail the whole batch; run each alone
+            // so only that request fails.
+            foreach (var job in jobs)
+            {
+                Run(model, [job]);
+            }
+        }
+        catch (OnnxRuntimeException exception)
+        {
+            jobs[0].Fail(new InferenceExecutionException($"model '{model.Name}' version {model.VersionText} failed to run: {exception.Message}"));
+        }
+        catch (Exception exception)
+        {
+            foreach (var job in jobs)
+            {
+                job.Fail(exception);
+            }
+        }
+    }
+
+    private static void RunOnce(ServedModel model, IReadOnlyList<InferenceJob> jobs)
+    {
+        var inputCount = model.Inputs.Count;
+        var inputNames = new string[inputCount];
+        var inputValues = new OrtValue[inputCount];
+        var totalBatch = 0;
+        foreach (var job in jobs)
+        {
+            totalBatch += job.BatchSize;
+        }
+
+        try
+        {
+            for (var i = 0; i < inputCount; i++)
+            {
+                inputNames[i] = model.Inputs[i].Name;
+                inputValues[i] = CreateInput(model.Inputs[i], jobs, i, totalBatch);
+            }
+
+            var outputNames = CollectOutputNames(model, jobs);
+            using var results = model.Session.Run(model.RunOptions, inputNames, inputValues, outputNames);
+
+            var offset = 0;
+            foreach (var job in jobs)
+            {
+                job.Complete(CreateResponse(model, job, outputNames, results, offset, jobs.Count > 1));
+                offset += job.BatchSize;
+            }
+        }
+        finally
+        {
+            foreach (var value in inputValues)
+            {
+                value?.Dispose();
+            }
+        }
+    }
+
+    private static OrtValue CreateInput(TensorSpec spec, IReadOnlyList<InferenceJob> jobs, int inputIndex, int totalBatch)
+    {
+        var shape = (long[])jobs[0].Inputs[inputIndex].Shape.Clone();
+        if (jobs.Count > 1)
+        {
+            shape[0] = totalBatch;
+        }
+
+        if (spec.ElementType == TensorElementType.String)
+        {
+            var strings = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, shape);
+            var index = 0;
+            foreach (var job in jobs)
+            {
+                var data = job.Inputs[inputIndex].Data.Span;
+                while (data.Length >= sizeof(uint))
+                {
+                    var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
+                    strings.StringTensorSetElementAt(data.Slice(sizeof(uint), length), index++);
+                    data = data[(sizeof(uint) + length)..];
+                }
+            }
+
+            return strings;
+        }
+
+        var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, spec.ElementType, shape);
+        var destination = value.GetTensorMutableRawData();
+        foreach (var job in jobs)
+        {
+            var source = job.Inputs[inputIndex].Data.Span;
+            source.CopyTo(destination);
+            destination = destination[source.Length..];
+        }
+
+        return value;
+    }
+
+    private static string[] CollectOutputNames(ServedModel model, IReadOnlyList<InferenceJob> jobs)
+    {
+        if (jobs.Count == 1)
+        {
+            return jobs[0].OutputNames;
+        }
+
+        var names = new List<string>(model.Outputs.Count);
+        foreach (var output in model.Outputs)
+        {
+            foreach (var job in jobs)
+            {
+                if (Array.IndexOf(job.OutputNames, output.Name) >= 0)
+                {
+                    names.Add(output.Name);
+                    break;
+                }
+            }
+        }
+
+        return [.. names];
+    }
+
+    private static InferenceResponse CreateResponse(
+        ServedModel model, InferenceJob job, string[] runOutputNames, IReadOnlyList<OrtValue> results, int rowOffset, bool split)
+    {
+        var buffers = new PooledBuffers();
+        try
+        {
+            var outputs = new InferenceTensor[job.OutputNames.Length];
+            for (var i = 0; i < outputs.Length; i++)
+            {
+                var name = job.OutputNames[i];
+                var value = results[Array.IndexOf(runOutputNames, name)];
+                var spec = FindOutput(model, name);
+                outputs[i] = split
+                    ? SliceOutput(spec, value, rowOffset, job.BatchSize, buffers)
+                    : SliceOutput(spec, value, 0, -1, buffers);
+            }
+
+            return new InferenceResponse
+            {
+                ModelName = model.Name,
+                ModelVersion = model.VersionText,
+                Id = job.Request.Id,
+                Parameters = job.Request.Parameters,
+                Outputs = outputs,
+                Resources = buffers,
+            };
+        }
+        catch
+        {
+            buffers.Dispose();
+            throw;
+        }
+    }
+
+    private static TensorSpec FindOutput(ServedModel model, string name)
+    {
+        foreach (var output in model.Outputs)
+        {
+            if (output.Name == name)
+            {
+                return output;
+            }
+        }
+
+        throw new InvalidOperationException($"Output '{name}' was validated but is not in the model.");
+    }
+
+    /// <summary>Copies rows [<paramref name="rowOffset"/>, +<paramref name="rowCount"/>) of an output, or all of it when the count is -1.</summary>
+    private static InferenceTensor SliceOutput(TensorSpec spec, OrtValue value, int rowOffset, int rowCount, PooledBuffers buffers)
+    {
+        var typeAndShape = value.GetTensorTypeAndShape();
+        var shape = typeAndShape.Shape;
+        var elementCount = typeAndShape.ElementCount;
+
+        long firstElement = 0;
+        if (rowCount >= 0)
+        {
+            var rows = shape.Length == 0 ? 1 : shape[0];
+            var elementsPerRow = rows == 0 ? 0 : elementCount / rows;
+            firstElement = rowOffset * elementsPerRow;
+            elementCount = rowCount * elementsPerRow;
+            shape = (long[])shape.Clone();
+            shape[0] = rowCount;
+        }
+
+        Memory<byte> data;
+        if (spec.ElementType == TensorElementType.String)
+        {
+            var length = 0;
+            for (var i = 0; i < elementCount; i++)
+            {
+                length += sizeof(uint) + value.GetStringElementAsSpan((int)(firstElement + i)).Length;
+            }
+
+            data = buffers.Rent(length).AsMemory(0, length);
+            var destination = data.Span;
+            for (var i = 0; i < elementCount; i++)
+            {
+                var element = value.GetStringElementAsSpan((int)(firstElement + i));
+                BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)element.Length);
+                element.CopyTo(destination[sizeof(uint)..]);
+                destination = destination[(sizeof(uint) + element.Length)..];
+            }
+        }
+        else
+        {
+            var elementSize = spec.DataType.ElementSize;
+            var source = value.GetTensorMutableRawData().Slice((int)(firstElement * elementSize), (int)(elementCount * elementSize));
+            data = buffers.Rent(source.Length).AsMemory(0, source.Length);
+            source.CopyTo(data.Span);
+        }
+
+        return new InferenceTensor { Name = spec.Name, DataType = spec.DataType, Shape = shape, Data = data };
+    }
+}

@@ -1,0 +1,39 @@
+using MlPlatform.Bench;
+
+// Usage: MlPlatform.Bench [--quick] [benchmark ...]; with no benchmark named, all run.
+var settings = BenchSettings.Parse(args);
+var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
+{
+    [BinaryVersusJson.Id] = BinaryVersusJson.RunAsync,
+};
+
+foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())
+{
+    if (!benchmarks.TryGetValue(name, out var run))
+    {
+        Console.Error.WriteLine($"Unknown benchmark '{name}'; known: {string.Join(", ", benchmarks.Keys)}");
+        return 2;
+    }
+
+    Console.WriteLine($"== {name}");
+    await run(settings);
+}
+
+Console.WriteLine($"Results written to {ResultsFile.Path}");
+return 0;
+
+internal sealed record BenchSettings(bool Quick, IReadOnlyList<string> Benchmarks)
+{
+    public int Concurrency => 4;
+
+    public int Rounds => Quick ? 2 : 3;
+
+    public TimeSpan Duration => TimeSpan.FromSeconds(Quick ? 4 : 10);
+
+    public TimeSpan Warmup => TimeSpan.FromSeconds(Quick ? 2 : 4);
+
+    public string Command(string id) => $"./bench/run.sh {(Quick ? "--quick " : "")}{id}";
+
+    public static BenchSettings Parse(string[] args) =>
+        new(args.Contains("--quick"), args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList());
+}

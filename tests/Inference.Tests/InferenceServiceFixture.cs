@@ -1,0 +1,68 @@
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Inference.Tests;
+
+/// <summary>The inference service serving the repository's own models/ folder, as a new user runs it.</summary>
+public sealed class BundledModelsFixture : IAsyncLifetime
+{
+    public ServiceProcess Service { get; private set; } = null!;
+
+    public HttpClient Client => Service.Client;
+
+    public async Task InitializeAsync() =>
+        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference");
+
+    public async Task DisposeAsync() => await Service.DisposeAsync();
+}
+
+/// <summary>The inference service over a temporary repository of generated models, with a small body limit.</summary>
+public sealed class GeneratedModelsFixture : IAsyncLifetime
+{
+    public const long BodyLimit = 1024 * 1024;
+
+    public string Repository { get; } = TestModels.CreateRepository();
+
+    public ServiceProcess Service { get; private set; } = null!;
+
+    public HttpClient Client => Service.Client;
+
+    public async Task InitializeAsync()
+    {
+        TestModels.AddModel(Repository, "pair", new { name = "pair", max_batch_size = 0 }, (1, TestModels.Pair()));
+        TestModels.AddModel(Repository, "types", new { name = "types" }, (1, TestModels.Types()));
+        TestModels.AddModel(
+            Repository,
+            "offset",
+            new
+            {
+                name = "offset",
+                max_batch_size = 8,
+                dynamic_batching = new { preferred_batch_size = new[] { 4 }, max_queue_delay_microseconds = 2_000_000, max_queue_size = 64 },
+            },
+            (1, TestModels.AddConstant(1)),
+            (2, TestModels.AddConstant(2)));
+        TestModels.AddModel(
+            Repository,
+            "slow",
+            new
+            {
+                name = "slow",
+                max_batch_size = 1,
+                dynamic_batching = new { max_queue_delay_microseconds = 0, max_queue_size = 2 },
+                onnxruntime = new { intra_op_threads = 1 },
+            },
+            (1, TestModels.Slow()));
+
+        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>
+        {
+            ["Inference__ModelRepository"] = Repository,
+            ["Inference__MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        Directory.Delete(Repository, recursive: true);
+    }
+}
