@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace MlPlatform.ServiceDefaults.Tests;
+
+public sealed class ServiceDefaultsTests
+{
+    [Fact]
+    public async Task MapDefaultEndpoints_UnhealthyReadinessCheck_HealthIs503ButAliveIs200()
+    {
+        await using var service = await LoopbackApp.StartAsync(
+            builder => builder.Services.AddHealthChecks().AddCheck("database", () => HealthCheckResult.Unhealthy("down")),
+            _ => { });
+        using var client = new HttpClient { BaseAddress = service.Address };
+
+        using var health = await client.GetAsync("/health");
+        using var alive = await client.GetAsync("/alive");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
+    public async Task MapDefaultEndpoints_InProduction_ServesPrometheusMetricsOfOurMeters()
+    {
+        await using var service = await LoopbackApp.StartAsync(_ => { }, app =>
+        {
+            var counter = app.Services.GetRequiredService<IMeterFactory>().Create("MlPlatform.Test").CreateCounter<long>("mlplatform.test.calls");
+            app.MapGet("/call", () =>
+            {
+                counter.Add(1);
+                return "ok";
+            });
+        });
+        using var client = new HttpClient { BaseAddress = service.Address };
+
+        await client.GetStringAsync("/call");
+        var metrics = await client.GetStringAsync("/metrics");
+
+        Assert.Contains("mlplatform_test_calls_total", metrics);
+        Assert.Contains("http_server_request_duration_seconds", metrics);
+    }
+
+    [Fact]
+    public async Task HttpClients_ServiceDiscoveryConfiguration_ResolveLogicalNameAndRetryTransientFailures()
+    {
+        var calls = 0;
+        await using var backend = await LoopbackApp.StartAsync(_ => { }, app => app.MapGet("/ping", () =>
+            // The first call fails as a replica restarting would; the standard resilience handler retries it.
+            Interlocked.Increment(ref calls) == 1 ? Results.StatusCode(503) : Results.Text("pong")), serviceDefaults: false);
+        await using var service = await LoopbackApp.StartAsync(
+            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["services:backend:http:0"] = backend.Address.ToString(),
+            }),
+            _ => { });
+        var client = service.App.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+
+        var answer = await client.GetStringAsync("http://backend/ping");
+
+        Assert.Equal("pong", answer);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task ConfigureOpenTelemetry_OtlpEndpointSet_ExportsRequestTracesButNotProbes()
+    {
+        var exports = new ConcurrentQueue<byte[]>();
+        await using var collector = await LoopbackApp.StartAsync(_ => { }, app => app.MapPost("/v1/traces", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            exports.Enqueue(body.ToArray());
+            return Results.Ok();
+        }), serviceDefaults: false);
+        await using var service = await LoopbackApp.StartAsync(
+            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Address.ToString().TrimEnd('/'),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            }),
+            app => app.MapGet("/work", () => "done"));
+        using var client = new HttpClient { BaseAddress = service.Address };
+
+        await client.GetStringAsync("/health");
+        await client.GetStringAsync("/alive");
+        await client.GetStringAsync("/work");
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!ServerSpanExported("/work") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(ServerSpanExported("/work"), "no server span for /work reached the OTLP endpoint");
+        Assert.False(ServerSpanExported("/health"));
+        Assert.False(ServerSpanExported("/alive"));
+
+        // Server spans are named "GET {route}"; the test's own client spans, which share this
+        // process's tracer, are named just "GET" and so are not counted.
+        bool ServerSpanExported(string path) =>
+            exports.Any(body => Encoding.UTF8.GetString(body).Contains("GET " + path, StringComparison.Ordinal));
+    }
+}
