@@ -22,5 +22,10 @@ catch (ModelRepositoryException)
     // Already logged with every problem named; a stack trace would only bury it.
     return 1;
 }
+catch (Microsoft.Extensions.Options.OptionsValidationException exception)
+{
+    Console.Error.WriteLine($"Invalid settings: {string.Join("; ", exception.Failures)}");
+    return 1;
+}
 
 return Environment.ExitCode;

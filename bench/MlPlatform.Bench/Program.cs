@@ -5,6 +5,7 @@ var settings = BenchSettings.Parse(args);
 var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
 {
     [BinaryVersusJson.Id] = BinaryVersusJson.RunAsync,
+    [PipelineVersusDirect.Id] = PipelineVersusDirect.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())

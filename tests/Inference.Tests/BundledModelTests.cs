@@ -81,7 +81,7 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
     [Fact]
     public async Task Infer_JsonRequestWrittenFromTheSpec_ReturnsProbabilitiesAndEchoesId()
     {
-        var digit = HoldOutSample.Load()[0];
+        var digit = HoldOutDigits.Load()[0];
         // Written by hand from the spec's example, not with our codec: nested data, as the spec allows.
         var rows = Enumerable.Range(0, 28).Select(r =>
             "[" + string.Join(",", digit.Pixels.Skip(r * 28).Take(28).Select(p => p.ToString("0.###", CultureInfo.InvariantCulture))) + "]");
@@ -112,7 +112,7 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
     [Fact]
     public async Task Infer_BinaryRequestWrittenFromTheSpec_ReturnsBinaryOutput()
     {
-        var digit = HoldOutSample.Load()[1];
+        var digit = HoldOutDigits.Load()[1];
         var header = Encoding.UTF8.GetBytes(
             """{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":3136}}],"outputs":[{"name":"probabilities","parameters":{"binary_data":true}}]}""");
         var body = new byte[header.Length + (Pixels * 4)];
@@ -147,7 +147,7 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
     [Fact]
     public async Task Infer_HeldOutSample_IsAtLeast95PercentAccurate()
     {
-        var digits = HoldOutSample.Load();
+        var digits = HoldOutDigits.Load();
         var correct = 0;
         const int BatchSize = 50;
         for (var start = 0; start < digits.Count; start += BatchSize)
@@ -189,28 +189,4 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
         using var request = new InferenceRequest { Inputs = [ProtocolHttp.Tensor("input", TensorDataType.Fp32, [1, 1, 28, 28], pixels)] };
         using var response = await ProtocolHttp.InferAsync(fixture.Client, "/v2/models/mnist/infer", request, binary: false);
     }
-}
-
-/// <summary>The committed held-out digits: records of a label byte and 784 pixel bytes (255 = ink).</summary>
-internal static class HoldOutSample
-{
-    private static readonly Lazy<IReadOnlyList<(int Label, float[] Pixels)>> Digits = new(() =>
-    {
-        var bytes = File.ReadAllBytes(RepositoryPaths.InRoot("tests", "Data", "mnist-holdout.bin"));
-        var digits = new List<(int, float[])>();
-        for (var offset = 0; offset + 785 <= bytes.Length; offset += 785)
-        {
-            var pixels = new float[784];
-            for (var i = 0; i < 784; i++)
-            {
-                pixels[i] = bytes[offset + 1 + i] / 255f;
-            }
-
-            digits.Add((bytes[offset], pixels));
-        }
-
-        return digits;
-    });
-
-    public static IReadOnlyList<(int Label, float[] Pixels)> Load() => Digits.Value;
 }

@@ -26,6 +26,8 @@ internal static class ModelCard
             | `labels.txt` | class names `0`..`9`, one per line, in output order |
             | `../../tests/Data/mnist-holdout.bin` | {{sampleCount:N0}} held-out digits as bytes, for tests (format below) |
             | `example-request.json` | one held-out digit 7 as a V2 JSON request, for the README's curl line |
+            | `example-7.png` | the same digit as a 280x280 black-on-white PNG, for predict through the gateway |
+            | `example-instances.json` | the same digit as KServe V1 `instances` (28x28 values 0..1), for predict |
 
             ## Inputs and outputs
 

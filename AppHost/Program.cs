@@ -1,0 +1,56 @@
+using System.Runtime.InteropServices;
+using MlPlatform.AppHost;
+using MlPlatform.AppHost.Running;
+
+// dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=8080] [--AppHost:Replicas:inference=3]
+var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
+var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+var configuration = AppHostConfiguration.Build(settings);
+
+if (verb != "run")
+{
+    Console.Error.WriteLine($"Unknown verb '{verb}'. Usage: dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=<port>] [--AppHost:Replicas:<service>=<n>]");
+    return 2;
+}
+
+var model = MlPlatformApplication.Describe(configuration, AppHostConfiguration.ModelRepository(configuration));
+await using var run = new LocalRun(model);
+
+using var shutdown = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    shutdown.Cancel();
+};
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    shutdown.Cancel();
+});
+
+try
+{
+    await run.StartAsync(shutdown.Token);
+}
+catch (InvalidOperationException exception)
+{
+    run.Console.Note(exception.Message);
+    return 1;
+}
+catch (OperationCanceledException)
+{
+    return 0;
+}
+
+ResourceTable.Print(run);
+
+try
+{
+    await Task.Delay(Timeout.Infinite, shutdown.Token);
+}
+catch (OperationCanceledException)
+{
+}
+
+run.Console.Note("Stopping every replica...");
+return 0;

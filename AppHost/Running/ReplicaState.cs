@@ -1,0 +1,12 @@
+namespace MlPlatform.AppHost.Running;
+
+public enum ReplicaState
+{
+    NotStarted,
+    Starting,
+    Running,
+    Unhealthy,
+    Exited,
+    Restarting,
+    Stopped,
+}

@@ -1,0 +1,163 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Predict;
+using MlPlatform.Gateway.Proxy;
+
+namespace MlPlatform.Gateway.Apis;
+
+/// <summary>
+/// <c>POST /v1/models/{model}:predict</c>: an image or JSON instances in, predictions people read out,
+/// the gateway calling preprocessing, inference and postprocessing in turn.
+/// </summary>
+public static class PredictApi
+{
+    private static readonly string[] ImageContentTypes = ["image/png", "image/jpeg", "image/webp", "image/bmp"];
+
+    /// <summary>Maps the predict endpoint; the group it returns takes policies (API keys, rate limits) for it.</summary>
+    public static RouteGroupBuilder MapPredictApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1/models").WithTags("Predict");
+
+        api.MapPost("/{model}:predict", PredictAsync)
+            .WithName("Predict")
+            .WithSummary("Runs a model on an image or on JSON instances and answers its predictions.")
+            .WithDescription(
+                "The gateway sends the body to preprocessing, its output to inference and inference's output to postprocessing, " +
+                "each on a healthy replica, another replica when one fails. A service that rejects the request passes its status " +
+                "on, with problem details naming it in `hop`.")
+            .AddOpenApiOperationTransformer(DescribeRequestBodyAsync)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        return api;
+    }
+
+    internal static async Task<Results<PredictionResult, ProblemHttpResult>> PredictAsync(
+        string model,
+        HttpContext context,
+        PredictPipeline pipeline,
+        IOptions<GatewayOptions> options,
+        GatewayMetrics metrics,
+        TimeProvider timeProvider)
+    {
+        var started = timeProvider.GetTimestamp();
+        var (outcome, result) = await PredictCoreAsync(model, context, pipeline, options.Value).ConfigureAwait(false);
+        metrics.PredictCompleted(model, outcome, timeProvider.GetElapsedTime(started));
+        return result;
+    }
+
+    private static async Task<(string Outcome, Results<PredictionResult, ProblemHttpResult> Result)> PredictCoreAsync(
+        string model, HttpContext context, PredictPipeline pipeline, GatewayOptions options)
+    {
+        var request = context.Request;
+        var limit = options.MaxRequestBodyBytesFor(GatewayRoutes.Predict);
+        if (request.ContentLength > limit)
+        {
+            return ("too_large", TooLarge(request.ContentLength, limit));
+        }
+
+        // The reader below enforces the limit with a clean 413; Kestrel's own limit must not cut in first.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limit + 1;
+        }
+
+        PooledBody? input;
+        try
+        {
+            input = await PooledBody.ReadAsync(request.Body, request.ContentLength, limit, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException exception)
+        {
+            return ("bad_request", TypedResults.Problem(exception.Message, statusCode: exception.StatusCode, title: "The request body could not be read"));
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            return ("canceled", ClientGone());
+        }
+
+        if (input is null)
+        {
+            return ("too_large", TooLarge(null, limit));
+        }
+
+        PredictResult ended;
+        using (input)
+        {
+            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        var (hop, result) = ended;
+        using (result)
+        {
+            if (result.Succeeded)
+            {
+                return ("success", new PredictionResult(result.TakeBody()));
+            }
+
+            if (result is { Outcome: HopOutcome.Overloaded })
+            {
+                context.Response.Headers.RetryAfter = result.RetryAfter ?? "1";
+            }
+
+            return (HopInvoker.OutcomeName(result.Outcome), HopProblem(hop, result, options));
+        }
+    }
+
+    /// <summary>A failed hop as problem details that name it, in the title and in <c>hop</c>.</summary>
+    private static ProblemHttpResult HopProblem(string hop, HopResult result, GatewayOptions options)
+    {
+        var (status, title, detail) = result.Outcome switch
+        {
+            HopOutcome.Rejected => (result.Status, $"{hop} rejected the request", result.Detail),
+            HopOutcome.Overloaded => (StatusCodes.Status503ServiceUnavailable, $"{hop} is overloaded",
+                $"Every {hop} replica tried ({result.Attempts}) is busy: {result.Detail}. Retry after the time in Retry-After."),
+            HopOutcome.Failed => (StatusCodes.Status502BadGateway, $"{hop} failed",
+                $"{hop} failed on every replica tried ({result.Attempts}); the last answered {result.Status}: {result.Detail}."),
+            HopOutcome.Unreachable => (StatusCodes.Status502BadGateway, $"{hop} is unreachable",
+                $"No {hop} replica could be reached ({result.Attempts} tried): {result.Detail}."),
+            HopOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"{hop} timed out",
+                $"{hop} did not answer within {options.HopTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s."),
+            _ => (StatusCodes.Status499ClientClosedRequest, "The client closed the request", $"The client went away while {hop} was working."),
+        };
+
+        return TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["hop"] = hop });
+    }
+
+    private static ProblemHttpResult TooLarge(long? length, long limit) =>
+        TypedResults.Problem(GatewayProblems.TooLargeDetail(GatewayRoutes.Predict, length, limit), statusCode: StatusCodes.Status413PayloadTooLarge, title: GatewayProblems.TooLargeTitle);
+
+    private static ProblemHttpResult ClientGone() =>
+        TypedResults.Problem("The client went away before its body arrived.", statusCode: StatusCodes.Status499ClientClosedRequest, title: "The client closed the request");
+
+    /// <summary>The body is read by hand, so the document learns its forms here: an image, or JSON instances.</summary>
+    private static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var instances = await context.GetOrCreateSchemaAsync(typeof(PredictInstancesRequest), null, cancellationToken).ConfigureAwait(false);
+        var content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal);
+        foreach (var contentType in ImageContentTypes)
+        {
+            content[contentType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
+        }
+
+        content["application/json"] = new OpenApiMediaType { Schema = instances };
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "An image (PNG, JPEG, WebP or BMP) of one instance, or JSON instances in the form the model's preprocessing takes.",
+            Content = content,
+        };
+    }
+}

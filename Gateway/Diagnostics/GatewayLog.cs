@@ -1,0 +1,28 @@
+namespace MlPlatform.Gateway.Diagnostics;
+
+internal static partial class GatewayLog
+{
+    [LoggerMessage(1, LogLevel.Critical, "The gateway cannot start: {Problems}")]
+    public static partial void ConfigurationInvalid(ILogger logger, string problems);
+
+    [LoggerMessage(2, LogLevel.Information, "Refused {Path} on route {Route}: it would reach a service's infrastructure endpoint")]
+    public static partial void InfrastructurePathRefused(ILogger logger, string route, string path);
+
+    [LoggerMessage(3, LogLevel.Warning, "Route {Route}: replica {Destination} failed ({Reason}); trying another")]
+    public static partial void ProxyRetrying(ILogger logger, string route, string destination, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Hop {Hop}: replica {Destination} failed: {Reason}; trying another")]
+    public static partial void HopAttemptFailed(ILogger logger, string hop, string destination, string reason, Exception? exception);
+
+    [LoggerMessage(5, LogLevel.Warning, "Hop {Hop}: replica {Destination} is out of rotation for {Period} after a transport failure")]
+    public static partial void ReplicaTakenOut(ILogger logger, string hop, string destination, TimeSpan period);
+
+    [LoggerMessage(6, LogLevel.Warning, "Hop {Hop} for model {Model} timed out after {Timeout}")]
+    public static partial void HopTimedOut(ILogger logger, string hop, string model, TimeSpan timeout);
+
+    [LoggerMessage(7, LogLevel.Warning, "Hop {Hop} for model {Model} failed on every replica tried: {Reason}")]
+    public static partial void HopFailed(ILogger logger, string hop, string model, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "Hop {Hop} rejected a request for model {Model} with {Status}")]
+    public static partial void HopRejected(ILogger logger, string hop, string model, int status);
+}

@@ -1,0 +1,78 @@
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Predict;
+using MlPlatform.Gateway.Proxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace MlPlatform.Gateway.Extensions;
+
+public static class Extensions
+{
+    public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<GatewayOptions>()
+            .BindConfiguration(GatewayOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, ValidateGatewayOptions>();
+
+        services.AddOptions<BackendServicesOptions>()
+            .Configure<IConfiguration>((backends, configuration) => backends.ReadFrom(configuration))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BackendServicesOptions>, ValidateBackendServicesOptions>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<GatewayMetrics>();
+        services.AddTransient<IStartupFilter, RequestIdStartupFilter>();
+
+        services.AddReverseProxy();
+        services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
+        services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
+
+        services.AddHttpClient(HopInvoker.HttpClientName)
+            // The hop invoker owns retries, replica choice and the timeout; the defaults' resilience
+            // handler would retry the same replica behind its back. (The defaults' service discovery
+            // handler stays: it resolves a replica's address to that same address.)
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) =>
+            {
+                for (var i = handlers.Count - 1; i >= 0; i--)
+                {
+                    if (handlers[i] is ResilienceHandler)
+                    {
+                        handlers.RemoveAt(i);
+                    }
+                }
+            })
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
+            {
+                ConnectTimeout = provider.GetRequiredService<IOptions<GatewayOptions>>().Value.ConnectTimeout,
+                // Replicas come and go behind one address in Kubernetes; fresh connections find the new ones.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+            });
+        services.AddSingleton<ReplicaSelector>();
+        services.AddSingleton<HopInvoker>();
+        services.AddSingleton<PredictPipeline>();
+
+        // The web defaults read numbers from strings too, and the OpenAPI document would say a score may be a string.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "MlPlatform API";
+            document.Info.Description = "Predictions from the models MlPlatform serves. The Open Inference Protocol itself is under /v2.";
+            return Task.CompletedTask;
+        }));
+
+        return builder;
+    }
+}

@@ -1,0 +1,76 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MlPlatform.Gateway.Extensions;
+
+/// <summary>Settings of the gateway, from the <c>Gateway</c> configuration section.</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>The largest body limit that can be set: the predict endpoint holds its body in one array.</summary>
+    public const long MaxBodyLimit = int.MaxValue - 1;
+
+    /// <summary>The largest request body a route group accepts unless <see cref="RouteMaxRequestBodyBytes"/> says otherwise; larger ones get 413.</summary>
+    [Range(1, MaxBodyLimit)]
+    public long MaxRequestBodyBytes { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>
+    /// Per route group limits that replace <see cref="MaxRequestBodyBytes"/>, keyed by group:
+    /// <c>predict</c>, <c>inference</c> (<c>/v2</c>), <c>preprocessing</c>, <c>postprocessing</c>.
+    /// </summary>
+    public Dictionary<string, long> RouteMaxRequestBodyBytes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// How long one hop of a prediction may take, every replica tried included; also the proxied routes'
+    /// limit between two reads or writes. Past it the client gets 504.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan HopTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long opening a connection to a replica may take before the next replica is tried.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Replicas tried for one hop or one proxied request, each a different one, the first included.</summary>
+    [Range(1, 10)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The largest response a hop may send back; the gateway holds each hop's response whole.</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxHopResponseBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>How often every replica's <c>/health</c> is probed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one probe may take before it counts as failed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Failed probes in a row that take a replica out of rotation; one good probe brings it back.</summary>
+    [Range(1, 100)]
+    public int HealthCheckConsecutiveFailures { get; set; } = 2;
+
+    /// <summary>Share of failed transport attempts, over YARP's detection window, that takes a replica out of rotation.</summary>
+    [Range(0.01, 1.0)]
+    public double TransportFailureRateLimit { get; set; } = 0.3;
+
+    /// <summary>How long a replica taken out by a transport failure stays out before it gets traffic again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan ReactivationPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The body limit of a route group.</summary>
+    public long MaxRequestBodyBytesFor(string routeGroup)
+    {
+        // Configuration keys ignore case; the dictionary the binder fills may not.
+        foreach (var (group, limit) in RouteMaxRequestBodyBytes)
+        {
+            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                return limit;
+            }
+        }
+
+        return MaxRequestBodyBytes;
+    }
+}

@@ -1,0 +1,51 @@
+using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Http;
+
+namespace MlPlatform.Gateway.Predict;
+
+/// <summary>The hop that ended a prediction and how: the postprocessing hop's success, or the first hop that failed.</summary>
+internal readonly record struct PredictResult(string Hop, HopResult Result);
+
+/// <summary>One prediction: the client's body to preprocessing, its output to inference, that output to postprocessing.</summary>
+internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
+{
+    public async Task<PredictResult> RunAsync(string model, PooledBody input, string? contentType, string requestId, CancellationToken cancellationToken)
+    {
+        var escaped = Uri.EscapeDataString(model);
+
+        var preprocessed = await hops.SendAsync(
+            BackendServices.Preprocessing, model,
+            new HopRequest($"/v1/preprocess/{escaped}", input.Memory, contentType, null, requestId),
+            cancellationToken).ConfigureAwait(false);
+        if (!preprocessed.Succeeded)
+        {
+            return new(BackendServices.Preprocessing, preprocessed);
+        }
+
+        HopResult inferred;
+        using (preprocessed)
+        {
+            inferred = await hops.SendAsync(
+                BackendServices.Inference, model,
+                new HopRequest($"/v2/models/{escaped}/infer", preprocessed.Body!.Memory, preprocessed.ContentType, preprocessed.InferenceHeaderLength, requestId),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!inferred.Succeeded)
+        {
+            return new(BackendServices.Inference, inferred);
+        }
+
+        metrics.ModelServed(model);
+
+        using (inferred)
+        {
+            var postprocessed = await hops.SendAsync(
+                BackendServices.Postprocessing, model,
+                new HopRequest($"/v1/postprocess/{escaped}", inferred.Body!.Memory, inferred.ContentType, inferred.InferenceHeaderLength, requestId),
+                cancellationToken).ConfigureAwait(false);
+            return new(BackendServices.Postprocessing, postprocessed);
+        }
+    }
+}

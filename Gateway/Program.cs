@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Apis;
+using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Proxy;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddDefaultProblemDetails();
+builder.AddGatewayServices();
+
+var app = builder.Build();
+
+app.UseDefaultProblemDetails();
+app.MapDefaultEndpoints();
+app.MapApiDocs();
+app.MapPredictApi();
+app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline());
+
+try
+{
+    await app.RunAsync();
+}
+catch (OptionsValidationException exception)
+{
+    GatewayLog.ConfigurationInvalid(app.Logger, string.Join(Environment.NewLine, exception.Failures));
+    // Disposing flushes the console logger, so the message is not lost with the process.
+    await app.DisposeAsync();
+    return 1;
+}
+
+return Environment.ExitCode;

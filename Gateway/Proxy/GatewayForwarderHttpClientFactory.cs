@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Extensions;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace MlPlatform.Gateway.Proxy;
+
+/// <summary>YARP's clients with the gateway's connect timeout, so a proxied request gives up on a dead replica as soon as a predict hop does.</summary>
+internal sealed class GatewayForwarderHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger, IOptions<GatewayOptions> options)
+    : ForwarderHttpClientFactory(logger)
+{
+    protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
+    {
+        base.ConfigureHandler(context, handler);
+        handler.ConnectTimeout = options.Value.ConnectTimeout;
+    }
+}

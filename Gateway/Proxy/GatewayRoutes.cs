@@ -1,0 +1,50 @@
+using MlPlatform.Gateway.Extensions;
+
+namespace MlPlatform.Gateway.Proxy;
+
+/// <summary>
+/// The path routes of the Ingress the gateway replaces: <c>/v2/**</c> to inference with the path kept,
+/// <c>/preprocess/**</c> and <c>/postprocess/**</c> with their prefix removed.
+/// </summary>
+public static class GatewayRoutes
+{
+    /// <summary>The route group of the predict endpoint, for its body limit.</summary>
+    public const string Predict = "predict";
+
+    public static readonly IReadOnlyList<ProxyRoute> Proxied =
+    [
+        new(BackendServices.Inference, "/v2", KeepPrefix: true),
+        new(BackendServices.Preprocessing, "/preprocess", KeepPrefix: false),
+        new(BackendServices.Postprocessing, "/postprocess", KeepPrefix: false),
+    ];
+
+    /// <summary>Every route group with a body limit of its own.</summary>
+    public static readonly IReadOnlyList<string> RouteGroups = [Predict, .. Proxied.Select(route => route.RouteId)];
+
+    public static ProxyRoute? Find(string routeId)
+    {
+        foreach (var route in Proxied)
+        {
+            if (route.RouteId == routeId)
+            {
+                return route;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>One path route: its YARP route and cluster are both named after the service.</summary>
+public sealed record ProxyRoute(string Service, string Prefix, bool KeepPrefix)
+{
+    public string RouteId => Service;
+
+    public string ClusterId => Service;
+
+    /// <summary>The path the service receives for a request path this route matched.</summary>
+    public string ForwardedPath(PathString requestPath) =>
+        KeepPrefix || !requestPath.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase, out var rest)
+            ? requestPath.Value ?? "/"
+            : rest.Value is { Length: > 0 } value ? value : "/";
+}

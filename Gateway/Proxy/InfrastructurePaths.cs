@@ -1,0 +1,71 @@
+namespace MlPlatform.Gateway.Proxy;
+
+/// <summary>
+/// Recognizes a forwarded path that would land on a service's own <c>/health</c>, <c>/alive</c> or
+/// <c>/metrics</c>, however it is spelled: any case, trailing slash, extra segments, percent-encoded
+/// (even twice), backslashes, empty or dot segments. Those endpoints are for probes and scrapers inside
+/// the cluster and must never be reachable through the gateway.
+/// </summary>
+public static class InfrastructurePaths
+{
+    private static readonly string[] Blocked =
+    [
+        Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath[1..],
+        Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath[1..],
+        Microsoft.Extensions.Hosting.Extensions.MetricsEndpointPath[1..],
+    ];
+
+    // Decoding stops when nothing changes; a few rounds undo any encoding a client would bother with,
+    // and a path still changing after that is refused rather than trusted.
+    private const int MaxDecodingRounds = 4;
+
+    /// <summary>Whether a service receiving <paramref name="forwardedPath"/> could route it to an infrastructure endpoint.</summary>
+    public static bool Reaches(string forwardedPath)
+    {
+        var path = forwardedPath;
+        for (var round = 0; ; round++)
+        {
+            var decoded = Uri.UnescapeDataString(path);
+            if (decoded == path)
+            {
+                break;
+            }
+
+            if (round == MaxDecodingRounds)
+            {
+                return true;
+            }
+
+            path = decoded;
+        }
+
+        return FirstSegment(path.Replace('\\', '/')) is { } first
+            && Array.Exists(Blocked, blocked => first.Equals(blocked, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The first segment once empty and dot segments are resolved, as a server normalizing the path would see it.</summary>
+    private static string? FirstSegment(string path)
+    {
+        var segments = new List<string>();
+        foreach (var segment in path.Split('/'))
+        {
+            switch (segment)
+            {
+                case "" or ".":
+                    break;
+                case "..":
+                    if (segments.Count > 0)
+                    {
+                        segments.RemoveAt(segments.Count - 1);
+                    }
+
+                    break;
+                default:
+                    segments.Add(segment.Trim());
+                    break;
+            }
+        }
+
+        return segments.Count > 0 ? segments[0] : null;
+    }
+}

@@ -1,0 +1,335 @@
+using System.Buffers;
+
+namespace MlPlatform.Preprocessing.Imaging;
+
+/// <summary>
+/// The image operations the <c>preprocess</c> steps name. Each takes ownership of its argument and
+/// returns the result, disposing the argument when the result is a new image. Intensity, where a
+/// step needs one, is the mean of the channels.
+/// </summary>
+internal static class ImageSteps
+{
+    private const float FullScale = 255f;
+
+    public static FloatImage Grayscale(FloatImage image)
+    {
+        if (image.Channels == 1)
+        {
+            return image;
+        }
+
+        var grey = FloatImage.Create(image.Width, image.Height, 1);
+        var source = image.Pixels;
+        var target = grey.Pixels;
+        for (int i = 0, s = 0; i < target.Length; i++, s += 3)
+        {
+            // ITU-R BT.601 luma, the weights PIL's "L" mode and most MNIST tooling use.
+            target[i] = (0.299f * source[s]) + (0.587f * source[s + 1]) + (0.114f * source[s + 2]);
+        }
+
+        image.Dispose();
+        return grey;
+    }
+
+    public static FloatImage Invert(FloatImage image, bool onlyWhenLight)
+    {
+        if (onlyWhenLight && MedianIntensity(image) <= FullScale / 2)
+        {
+            return image;
+        }
+
+        var pixels = image.Pixels;
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = FullScale - pixels[i];
+        }
+
+        return image;
+    }
+
+    /// <summary>
+    /// Subtracts a smooth estimate of the background: the darkest level of each block, interpolated
+    /// bilinearly between block centres. Ink narrower than a block never sets its block's level.
+    /// </summary>
+    public static FloatImage RemoveBackground(FloatImage image, float block)
+    {
+        var (w, h, channels) = (image.Width, image.Height, image.Channels);
+        var side = Math.Max(1, (int)MathF.Round(block * Math.Min(w, h)));
+        var columns = (w + side - 1) / side;
+        var rows = (h + side - 1) / side;
+        var levels = ArrayPool<float>.Shared.Rent(columns * rows * channels);
+        var left = ArrayPool<int>.Shared.Rent(w);
+        var weight = ArrayPool<float>.Shared.Rent(w);
+        try
+        {
+            var grid = levels.AsSpan(0, columns * rows * channels);
+            grid.Fill(float.MaxValue);
+            for (var y = 0; y < h; y++)
+            {
+                var row = image.Row(y);
+                var cellRow = grid.Slice(y / side * columns * channels, columns * channels);
+                for (var x = 0; x < w; x++)
+                {
+                    var cell = x / side * channels;
+                    for (var c = 0; c < channels; c++)
+                    {
+                        cellRow[cell + c] = Math.Min(cellRow[cell + c], row[(x * channels) + c]);
+                    }
+                }
+            }
+
+            for (var x = 0; x < w; x++)
+            {
+                (left[x], weight[x]) = Between(x, side, columns);
+            }
+
+            for (var y = 0; y < h; y++)
+            {
+                var (top, down) = Between(y, side, rows);
+                var bottom = Math.Min(top + 1, rows - 1);
+                var upper = grid.Slice(top * columns * channels, columns * channels);
+                var lower = grid.Slice(bottom * columns * channels, columns * channels);
+                var row = image.Row(y);
+                for (var x = 0; x < w; x++)
+                {
+                    var a = left[x] * channels;
+                    var b = Math.Min(left[x] + 1, columns - 1) * channels;
+                    var t = weight[x];
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var above = upper[a + c] + ((upper[b + c] - upper[a + c]) * t);
+                        var below = lower[a + c] + ((lower[b + c] - lower[a + c]) * t);
+                        var background = above + ((below - above) * down);
+                        var i = (x * channels) + c;
+                        row[i] = Math.Max(0, row[i] - background);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(levels);
+            ArrayPool<int>.Shared.Return(left);
+            ArrayPool<float>.Shared.Return(weight);
+        }
+
+        return image;
+    }
+
+    /// <summary>The block whose centre is at or before pixel <paramref name="i"/>, and how far towards the next centre it lies.</summary>
+    private static (int Block, float Fraction) Between(int i, int side, int blocks)
+    {
+        var position = ((i + 0.5f) / side) - 0.5f;
+        if (position <= 0)
+        {
+            return (0, 0);
+        }
+
+        var block = (int)position;
+        return block >= blocks - 1 ? (blocks - 1, 0) : (block, position - block);
+    }
+
+    public static FloatImage Autocontrast(FloatImage image, float cutoff)
+    {
+        var pixels = image.Pixels;
+        var lowest = float.MaxValue;
+        var highest = float.MinValue;
+        foreach (var level in pixels)
+        {
+            lowest = Math.Min(lowest, level);
+            highest = Math.Max(highest, level);
+        }
+
+        var black = lowest + (cutoff * (highest - lowest));
+        var range = highest - black;
+        if (range < 1e-3f)
+        {
+            // A flat image has no contrast to stretch; stretching would only amplify rounding.
+            return image;
+        }
+
+        var gain = FullScale / range;
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = Math.Max(0, pixels[i] - black) * gain;
+        }
+
+        return image;
+    }
+
+    public static FloatImage CropToInk(FloatImage image, float threshold)
+    {
+        var level = threshold * FullScale * image.Channels;
+        var (minX, minY, maxX, maxY) = (int.MaxValue, int.MaxValue, -1, -1);
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = image.Row(y);
+            for (var x = 0; x < image.Width; x++)
+            {
+                if (Sum(row.Slice(x * image.Channels, image.Channels)) > level)
+                {
+                    minX = Math.Min(minX, x);
+                    maxX = Math.Max(maxX, x);
+                    minY = Math.Min(minY, y);
+                    maxY = y;
+                }
+            }
+        }
+
+        // No ink: the whole image goes on, as a blank input is still an input.
+        return maxX < 0 ? image : Crop(image, minX, minY, maxX - minX + 1, maxY - minY + 1);
+    }
+
+    public static FloatImage Fit(FloatImage image, int boxWidth, int boxHeight, bool upscale)
+    {
+        var scale = Math.Min((double)boxWidth / image.Width, (double)boxHeight / image.Height);
+        if (!upscale && scale > 1)
+        {
+            return image;
+        }
+
+        var width = Math.Clamp((int)Math.Round(image.Width * scale), 1, boxWidth);
+        var height = Math.Clamp((int)Math.Round(image.Height * scale), 1, boxHeight);
+        return Replace(image, Resampler.Resize(image, width, height));
+    }
+
+    /// <summary>Shifts by whole pixels so the intensity-weighted centre lands on the frame's centre; what falls outside is cut.</summary>
+    public static FloatImage CenterOfMass(FloatImage image, int width, int height, float fill)
+    {
+        var channels = image.Channels;
+        double mass = 0, momentX = 0, momentY = 0;
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = image.Row(y);
+            for (var x = 0; x < image.Width; x++)
+            {
+                var m = (double)Sum(row.Slice(x * channels, channels));
+                mass += m;
+                momentX += m * (x + 0.5);
+                momentY += m * (y + 0.5);
+            }
+        }
+
+        var (centreX, centreY) = mass > 0 ? (momentX / mass, momentY / mass) : (image.Width / 2.0, image.Height / 2.0);
+        var dx = (int)Math.Round((width / 2.0) - centreX, MidpointRounding.AwayFromZero);
+        var dy = (int)Math.Round((height / 2.0) - centreY, MidpointRounding.AwayFromZero);
+        return Replace(image, Place(image, width, height, dx, dy, fill));
+    }
+
+    public static FloatImage Resize(FloatImage image, int width, int height, string mode, float fill)
+    {
+        switch (mode)
+        {
+            case Contracts.ResizeStep.Cover:
+            {
+                // Crops the source to the frame's aspect ratio first, so a very long image never scales up whole.
+                var (cropWidth, cropHeight) = (long)image.Width * height > (long)image.Height * width
+                    ? (Math.Clamp((int)Math.Round((double)image.Height * width / height), 1, image.Width), image.Height)
+                    : (image.Width, Math.Clamp((int)Math.Round((double)image.Width * height / width), 1, image.Height));
+                using var cropped = Crop(image, (image.Width - cropWidth) / 2, (image.Height - cropHeight) / 2, cropWidth, cropHeight, keep: true);
+                return Replace(image, Resampler.Resize(cropped, width, height));
+            }
+
+            case Contracts.ResizeStep.Contain:
+            {
+                var scale = Math.Min((double)width / image.Width, (double)height / image.Height);
+                var scaledWidth = Math.Clamp((int)Math.Round(image.Width * scale), 1, width);
+                var scaledHeight = Math.Clamp((int)Math.Round(image.Height * scale), 1, height);
+                using var scaled = Resampler.Resize(image, scaledWidth, scaledHeight);
+                return Replace(image, Place(scaled, width, height, (width - scaledWidth) / 2, (height - scaledHeight) / 2, fill));
+            }
+
+            default:
+                return Replace(image, Resampler.Resize(image, width, height));
+        }
+    }
+
+    private static FloatImage Crop(FloatImage image, int x, int y, int width, int height, bool keep = false)
+    {
+        if (x == 0 && y == 0 && width == image.Width && height == image.Height && !keep)
+        {
+            return image;
+        }
+
+        var result = FloatImage.Create(width, height, image.Channels);
+        for (var row = 0; row < height; row++)
+        {
+            image.Row(y + row).Slice(x * image.Channels, width * image.Channels).CopyTo(result.Row(row));
+        }
+
+        if (!keep)
+        {
+            image.Dispose();
+        }
+
+        return result;
+    }
+
+    /// <summary>A new frame of <paramref name="fill"/> with the image's pixel (x, y) at (x + dx, y + dy), clipped to the frame.</summary>
+    private static FloatImage Place(FloatImage image, int width, int height, int dx, int dy, float fill)
+    {
+        var channels = image.Channels;
+        var frame = FloatImage.Filled(width, height, channels, fill);
+        var firstX = Math.Max(0, -dx);
+        var lastX = Math.Min(image.Width, width - dx);
+        if (firstX >= lastX)
+        {
+            return frame;
+        }
+
+        for (var y = Math.Max(0, -dy); y < Math.Min(image.Height, height - dy); y++)
+        {
+            image.Row(y).Slice(firstX * channels, (lastX - firstX) * channels)
+                .CopyTo(frame.Row(y + dy).Slice((firstX + dx) * channels));
+        }
+
+        return frame;
+    }
+
+    private static FloatImage Replace(FloatImage old, FloatImage result)
+    {
+        if (!ReferenceEquals(old, result))
+        {
+            old.Dispose();
+        }
+
+        return result;
+    }
+
+    private static float Sum(ReadOnlySpan<float> channels)
+    {
+        var sum = 0f;
+        foreach (var level in channels)
+        {
+            sum += level;
+        }
+
+        return sum;
+    }
+
+    private static float MedianIntensity(FloatImage image)
+    {
+        Span<int> histogram = stackalloc int[256];
+        histogram.Clear();
+        var channels = image.Channels;
+        var pixels = image.Pixels;
+        for (var i = 0; i < pixels.Length; i += channels)
+        {
+            var level = Sum(pixels.Slice(i, channels)) / channels;
+            histogram[Math.Clamp((int)level, 0, 255)]++;
+        }
+
+        var half = (image.Width * image.Height) / 2;
+        var seen = 0;
+        for (var level = 0; level < histogram.Length; level++)
+        {
+            seen += histogram[level];
+            if (seen > half)
+            {
+                return level + 0.5f;
+            }
+        }
+
+        return 255;
+    }
+}

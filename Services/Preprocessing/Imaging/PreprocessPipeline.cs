@@ -1,0 +1,149 @@
+using MlPlatform.Contracts;
+
+namespace MlPlatform.Preprocessing.Imaging;
+
+/// <summary>
+/// A model's <c>preprocess</c> section made runnable: decodes an image, runs the steps and writes one
+/// instance of the tensor, normalised and in the model's layout.
+/// </summary>
+internal sealed class PreprocessPipeline
+{
+    private readonly DecodeStep _decode;
+    private readonly bool _grayscaleDecode;
+    private readonly PreprocessStep[] _steps;
+    private readonly float[] _gain;
+    private readonly float[] _offset;
+
+    public PreprocessPipeline(string model, PreprocessConfig config, int maxBatchSize)
+    {
+        Model = model;
+        Config = config;
+        Layout = config.TensorLayout;
+        InstanceShape = config.InstanceShape;
+        InstanceLength = config.Width * config.Height * config.Channels;
+
+        // Without a batch dimension, or with a model the server never batches, one instance is the whole tensor.
+        MaxInstances = Layout.HasBatch() && maxBatchSize > 0 ? maxBatchSize : 1;
+        MaxBatchSize = maxBatchSize;
+
+        _decode = (DecodeStep)config.Steps[0];
+        var normalize = config.Steps[^1] as NormalizeStep;
+
+        // A grayscale step straight after decode is folded into it, so the decoder writes one channel instead of three.
+        _grayscaleDecode = config.Steps.Count > 1 && config.Steps[1] is GrayscaleStep;
+        _steps = config.Steps.Skip(_grayscaleDecode ? 2 : 1).Where(step => step is not NormalizeStep).ToArray();
+
+        // (v * scale - mean) / std as one multiply-add per element.
+        _gain = new float[config.Channels];
+        _offset = new float[config.Channels];
+        for (var c = 0; c < config.Channels; c++)
+        {
+            var scale = normalize?.Scale ?? 1;
+            var mean = normalize is null ? 0 : normalize.Mean[normalize.Mean.Length == 1 ? 0 : c];
+            var std = normalize is null ? 1 : normalize.Std[normalize.Std.Length == 1 ? 0 : c];
+            _gain[c] = scale / std;
+            _offset[c] = -mean / std;
+        }
+    }
+
+    public string Model { get; }
+
+    public PreprocessConfig Config { get; }
+
+    public TensorLayout Layout { get; }
+
+    /// <summary>One instance's shape, without a batch dimension.</summary>
+    public long[] InstanceShape { get; }
+
+    /// <summary>Elements in one instance.</summary>
+    public int InstanceLength { get; }
+
+    /// <summary>The most instances one request may hold.</summary>
+    public int MaxInstances { get; }
+
+    public int MaxBatchSize { get; }
+
+    /// <summary>The tensor's shape for a batch of <paramref name="instances"/>.</summary>
+    public long[] ShapeFor(int instances) => Layout.HasBatch() ? [instances, .. InstanceShape] : InstanceShape;
+
+    /// <summary>Turns an encoded image into one instance.</summary>
+    /// <param name="destination">Exactly <see cref="InstanceLength"/> elements.</param>
+    /// <exception cref="PreprocessException">The image cannot be read, or is over <paramref name="maxPixels"/>.</exception>
+    public DecodedSize Run(ReadOnlySpan<byte> encoded, long maxPixels, Span<float> destination)
+    {
+        var minSide = _decode.MinSide ?? 4 * Math.Max(Config.Width, Config.Height);
+        var image = ImageDecoder.Decode(encoded, minSide, _decode.Background, _grayscaleDecode, maxPixels, out var size);
+        try
+        {
+            foreach (var step in _steps)
+            {
+                image = step switch
+                {
+                    GrayscaleStep => ImageSteps.Grayscale(image),
+                    InvertStep invert => ImageSteps.Invert(image, invert.When == InvertStep.LightBackground),
+                    RemoveBackgroundStep background => ImageSteps.RemoveBackground(image, background.Block),
+                    AutocontrastStep contrast => ImageSteps.Autocontrast(image, contrast.Cutoff),
+                    CropToInkStep crop => ImageSteps.CropToInk(image, crop.Threshold),
+                    FitStep fit => ImageSteps.Fit(image, fit.BoxWidth, fit.BoxHeight, fit.Upscale),
+                    CenterOfMassStep frame => ImageSteps.CenterOfMass(image, frame.Width, frame.Height, frame.Fill),
+                    ResizeStep resize => ImageSteps.Resize(image, resize.Width, resize.Height, resize.Mode, resize.Fill),
+                    _ => throw new InvalidOperationException($"step '{step.Op}' has no implementation"),
+                };
+            }
+
+            Write(image, destination);
+            return size;
+        }
+        finally
+        {
+            image.Dispose();
+        }
+    }
+
+    private void Write(FloatImage image, Span<float> destination)
+    {
+        // PreprocessConfig's validation follows sizes and channels through the steps, so this is a bug if it fails.
+        if (image.Width != Config.Width || image.Height != Config.Height || image.Channels != Config.Channels || destination.Length != InstanceLength)
+        {
+            throw new InvalidOperationException(
+                $"the steps of model '{Model}' made a {image.Width}x{image.Height}x{image.Channels} image, not {Config.Width}x{Config.Height}x{Config.Channels}");
+        }
+
+        var channels = image.Channels;
+        var pixels = image.Pixels;
+        if (channels == 1)
+        {
+            var (gain, offset) = (_gain[0], _offset[0]);
+            for (var i = 0; i < pixels.Length; i++)
+            {
+                destination[i] = (pixels[i] * gain) + offset;
+            }
+
+            return;
+        }
+
+        if (!Layout.IsChannelsFirst())
+        {
+            for (var i = 0; i < pixels.Length; i += channels)
+            {
+                for (var c = 0; c < channels; c++)
+                {
+                    destination[i + c] = (pixels[i + c] * _gain[c]) + _offset[c];
+                }
+            }
+
+            return;
+        }
+
+        var plane = image.Width * image.Height;
+        for (var c = 0; c < channels; c++)
+        {
+            var target = destination.Slice(c * plane, plane);
+            var (gain, offset) = (_gain[c], _offset[c]);
+            for (int p = 0, i = c; p < plane; p++, i += channels)
+            {
+                target[p] = (pixels[i] * gain) + offset;
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using MlPlatform.AppHost.Testing;
+using MlPlatform.Contracts;
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Bench;
+
+/// <summary>
+/// The full predict pipeline (gateway, preprocessing, inference, postprocessing, from a PNG) against
+/// a V2 binary infer sent straight to one inference replica, same model, same run.
+/// </summary>
+internal static class PipelineVersusDirect
+{
+    public const string Id = "pipeline-vs-direct";
+
+    public static async Task RunAsync(BenchSettings settings)
+    {
+        await using var app = await TestApplication.StartAsync(options =>
+        {
+            options.Environment["Logging__LogLevel__Default"] = "Warning";
+            options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        });
+
+        var digits = HoldOutDigits.Load().Take(64).ToArray();
+        var pngs = digits.Select(d => DigitImages.BlackOnWhite(d)).ToArray();
+        var tensors = digits.Select(CreateBinaryInfer).ToArray();
+        var next = 0;
+
+        HttpRequestMessage Predict()
+        {
+            var content = new ByteArrayContent(pngs[Interlocked.Increment(ref next) % pngs.Length]);
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
+        }
+
+        HttpRequestMessage Infer()
+        {
+            var (body, headerLength) = tensors[Interlocked.Increment(ref next) % tensors.Length];
+            var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Headers.Add(ProtocolParameters.HeaderContentLength, headerLength);
+            return new HttpRequestMessage(HttpMethod.Post, "/v2/models/mnist/infer") { Content = content };
+        }
+
+        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
+        using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("inference")[0].Url };
+        var concurrency = settings.Concurrency * 2;
+
+        await LoadGenerator.RunAsync(gateway, Predict, concurrency, settings.Warmup);
+        await LoadGenerator.RunAsync(inference, Infer, concurrency, settings.Warmup);
+
+        var pipeline = new List<LoadResult>();
+        var direct = new List<LoadResult>();
+        for (var round = 0; round < settings.Rounds; round++)
+        {
+            pipeline.Add(await LoadGenerator.RunAsync(gateway, Predict, concurrency, settings.Duration));
+            direct.Add(await LoadGenerator.RunAsync(inference, Infer, concurrency, settings.Duration));
+            Console.WriteLine($"round {round + 1}: predict {pipeline[^1]}; direct infer {direct[^1]}");
+        }
+
+        var pipelineRate = pipeline.Sum(r => r.Completed) / pipeline.Sum(r => r.Elapsed.TotalSeconds);
+        var directRate = direct.Sum(r => r.Completed) / direct.Sum(r => r.Elapsed.TotalSeconds);
+        var ratio = pipelineRate / directRate;
+        Console.WriteLine($"pipeline/direct = {ratio:F2}x (goal at least 0.35x)");
+
+        var body = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (gateway 1, preprocessing 2, inference 2, postprocessing 2 replicas), Release build, all on this machine. Predict: a 280x280 black-on-white PNG of a held-out digit to `POST /v1/models/mnist:predict` on the gateway. Direct: the same digit as a 1x1x28x28 FP32 V2 binary request to `POST /v2/models/mnist/infer` on one inference replica. {concurrency} concurrent clients, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s; client errors: {pipeline.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
+            .AppendLine()
+            .AppendLine("| path | requests/s | p50 ms | p99 ms |")
+            .AppendLine("| --- | ---: | ---: | ---: |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| direct V2 infer (reference) | {directRate:F1} | {Median(direct, r => r.P50Milliseconds):F1} | {Median(direct, r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline | {pipelineRate:F1} | {Median(pipeline, r => r.P50Milliseconds):F1} | {Median(pipeline, r => r.P99Milliseconds):F1} |")
+            .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"**pipeline / direct = {ratio:F2}x** (goal: at least 0.35x).")
+            .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
+        ResultsFile.WriteSection(Id, "Full predict pipeline vs direct V2 infer, mnist", body.ToString());
+    }
+
+    private static double Median(List<LoadResult> results, Func<LoadResult, double> selector)
+    {
+        var values = results.Select(selector).Order().ToArray();
+        return values[values.Length / 2];
+    }
+
+    private static (byte[] Body, string HeaderLength) CreateBinaryInfer(HoldOutDigit digit)
+    {
+        using var writer = new PooledBufferWriter();
+        using var request = new InferenceRequest
+        {
+            Inputs =
+            [
+                new InferenceTensor
+                {
+                    Name = "input",
+                    DataType = TensorDataType.Fp32,
+                    Shape = [1, 1, 28, 28],
+                    Data = System.Runtime.InteropServices.MemoryMarshal.AsBytes(digit.Pixels.AsSpan()).ToArray(),
+                },
+            ],
+            Parameters = new Dictionary<string, System.Text.Json.JsonElement> { [ProtocolParameters.BinaryDataOutput] = System.Text.Json.JsonDocument.Parse("true").RootElement },
+        };
+        var headerLength = InferenceCodec.WriteRequest(writer, request, binaryInputs: true);
+        return (writer.WrittenSpan.ToArray(), headerLength!.Value.ToString(CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Net.Sockets;
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Gateway.Tests;
+
+/// <summary>Starts the gateway as a real process, its services given the way the AppHost gives them.</summary>
+public static class GatewayProcess
+{
+    /// <summary>Starts the gateway with <paramref name="services"/> as its replicas, each service's in index order.</summary>
+    public static Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, Uri[]> services, IReadOnlyDictionary<string, string?>? settings = null) =>
+        ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", Environment(services, settings));
+
+    public static Dictionary<string, string?> Environment(IReadOnlyDictionary<string, Uri[]> services, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var environment = new Dictionary<string, string?>();
+        foreach (var (service, replicas) in services)
+        {
+            for (var i = 0; i < replicas.Length; i++)
+            {
+                environment[$"services__{service}__http__{i.ToString(CultureInfo.InvariantCulture)}"] = replicas[i].ToString().TrimEnd('/');
+            }
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
+        return environment;
+    }
+
+    /// <summary>Every backend service played by the same replicas.</summary>
+    public static Dictionary<string, Uri[]> AllServices(params StandIn[] replicas) => new()
+    {
+        ["preprocessing"] = replicas.Select(r => r.Address).ToArray(),
+        ["inference"] = replicas.Select(r => r.Address).ToArray(),
+        ["postprocessing"] = replicas.Select(r => r.Address).ToArray(),
+    };
+
+    /// <summary>A loopback address nothing listens on: connections to it are refused.</summary>
+    public static Uri ClosedAddress()
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net;
+
+namespace MlPlatform.Gateway.Tests;
+
+/// <summary>A service's /health, /alive and /metrics are for probes inside the cluster: no spelling gets a request there through the gateway.</summary>
+[Collection(StandInsCollection.Name)]
+public sealed class InfrastructurePathTests(StandInsFixture fixture)
+{
+    public static TheoryData<string, string> BypassAttempts() => new()
+    {
+        { "GET", "/preprocess/health" },
+        { "GET", "/preprocess/alive" },
+        { "GET", "/preprocess/metrics" },
+        { "GET", "/postprocess/health" },
+        { "GET", "/postprocess/alive" },
+        { "GET", "/postprocess/metrics" },
+        { "GET", "/preprocess/HEALTH" },
+        { "GET", "/postprocess/Metrics" },
+        { "GET", "/preprocess/health/" },
+        { "GET", "/postprocess/alive/" },
+        { "GET", "/preprocess/health/live" },
+        { "GET", "/preprocess/metrics/extra/segments" },
+        { "GET", "/preprocess//health" },
+        { "GET", "/preprocess/%68ealth" },
+        { "GET", "/preprocess/%2Fhealth" },
+        { "GET", "/preprocess/%2fmetrics" },
+        { "GET", "/preprocess/%252Fhealth" },
+        { "GET", "/preprocess/%5Chealth" },
+        { "GET", "/preprocess/..%2Fhealth" },
+        { "GET", "/preprocess/v1/..%2F..%2Fmetrics" },
+        { "GET", "/preprocess/./health" },
+        { "GET", "/v2/..%2Fhealth" },
+        { "GET", "/v2/..%2F..%2Falive" },
+        { "GET", "/v2/%2E%2E%2Fmetrics" },
+        { "GET", "/v2/models/..%2F..%2F..%2Fhealth" },
+        { "POST", "/preprocess/metrics" },
+        { "HEAD", "/postprocess/health" },
+        { "DELETE", "/preprocess/alive" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BypassAttempts))]
+    public async Task InfrastructurePath_AnySpelling_Answers404AndIsNeverForwarded(string method, string path)
+    {
+        var marker = Guid.NewGuid().ToString();
+        using var request = GatewayHttp.Raw(new HttpMethod(method), fixture.Gateway.BaseAddress, path);
+        request.Headers.Add(StandIn.MarkerHeader, marker);
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Empty(fixture.All.SelectMany(s => s.WithMarker(marker)));
+    }
+
+    /// <summary>Kestrel resolves these dot segments before routing, so they land on the gateway's own endpoints, never a service's.</summary>
+    [Theory]
+    [InlineData("/preprocess/../health")]
+    [InlineData("/postprocess/./../alive")]
+    [InlineData("/v2/../health")]
+    [InlineData("/preprocess/%2E%2E/alive")]
+    public async Task DotSegments_ResolvedBeforeRouting_AnsweredByTheGatewayItself(string path)
+    {
+        var marker = Guid.NewGuid().ToString();
+        using var request = GatewayHttp.Raw(HttpMethod.Get, fixture.Gateway.BaseAddress, path);
+        request.Headers.Add(StandIn.MarkerHeader, marker);
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+        Assert.Empty(fixture.All.SelectMany(s => s.WithMarker(marker)));
+    }
+
+    [Fact]
+    public async Task GatewaysOwnHealth_Get_Answers200()
+    {
+        using var response = await fixture.Client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task InfrastructureLookalikes_ModelNamedHealth_IsForwarded()
+    {
+        var marker = Guid.NewGuid().ToString();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/models/health");
+        request.Headers.Add(StandIn.MarkerHeader, marker);
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v2/models/health", Assert.Single(fixture.Inference[0].WithMarker(marker)).Path);
+    }
+}

@@ -1,0 +1,24 @@
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Preprocessing.Tests;
+
+/// <summary>Settings are checked when the service starts, not when the first request needs them.</summary>
+public sealed class StartupTests
+{
+    [Theory]
+    [InlineData("Preprocessing__MaxImagePixels", "0", "MaxImagePixels")]
+    [InlineData("Preprocessing__MaxRequestBodyBytes", "10", "MaxRequestBodyBytes")]
+    public async Task Start_InvalidSetting_ExitsNamingIt(string variable, string value, string name)
+    {
+        await using var service = ServiceProcess.Launch("Services/Preprocessing", "MlPlatform.Preprocessing", new Dictionary<string, string?>
+        {
+            ["services__inference__http__0"] = "http://127.0.0.1:9",
+            [variable] = value,
+        });
+
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(name, service.Output, StringComparison.Ordinal);
+    }
+}
