@@ -121,6 +121,8 @@ public sealed partial class Replica
             WorkingDirectory = BuildLayout.Root,
         };
         startInfo.ArgumentList.Add(assembly);
+        // appsettings.json sits beside the assembly; without this the host would look in the working directory.
+        startInfo.Environment["DOTNET_CONTENTROOT"] = Path.GetDirectoryName(assembly);
         foreach (var (key, value) in Environment)
         {
             startInfo.Environment[key] = value;

@@ -67,7 +67,10 @@ public sealed class ServiceProcess : IAsyncDisposable
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        startInfo.ArgumentList.Add(RepositoryPaths.ProjectAssembly(projectDirectory, assemblyName));
+        var assembly = RepositoryPaths.ProjectAssembly(projectDirectory, assemblyName);
+        startInfo.ArgumentList.Add(assembly);
+        // The service reads the appsettings.json beside its assembly, as it would when deployed.
+        startInfo.Environment["DOTNET_CONTENTROOT"] = Path.GetDirectoryName(assembly);
         startInfo.ArgumentList.Add("--urls");
         startInfo.ArgumentList.Add("http://127.0.0.1:0");
 
