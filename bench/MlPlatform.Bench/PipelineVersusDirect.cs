@@ -26,12 +26,21 @@ internal static class PipelineVersusDirect
         var digits = HoldOutDigits.Load().Take(64).ToArray();
         var pngs = digits.Select(d => DigitImages.BlackOnWhite(d)).ToArray();
         var tensors = digits.Select(CreateBinaryInfer).ToArray();
+        var instances = digits.Select(d => Encoding.UTF8.GetBytes(
+            "{\"instances\":[[" + string.Join(",", d.Pixels.Select(p => p.ToString("0.###", CultureInfo.InvariantCulture))) + "]]}")).ToArray();
         var next = 0;
 
         HttpRequestMessage Predict()
         {
             var content = new ByteArrayContent(pngs[Interlocked.Increment(ref next) % pngs.Length]);
             content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
+        }
+
+        HttpRequestMessage PredictInstances()
+        {
+            var content = new ByteArrayContent(instances[Interlocked.Increment(ref next) % instances.Length]);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
         }
 
@@ -49,31 +58,39 @@ internal static class PipelineVersusDirect
         var concurrency = settings.Concurrency * 2;
 
         await LoadGenerator.RunAsync(gateway, Predict, concurrency, settings.Warmup);
+        await LoadGenerator.RunAsync(gateway, PredictInstances, concurrency, settings.Warmup);
         await LoadGenerator.RunAsync(inference, Infer, concurrency, settings.Warmup);
 
         var pipeline = new List<LoadResult>();
+        var pipelineInstances = new List<LoadResult>();
         var direct = new List<LoadResult>();
         for (var round = 0; round < settings.Rounds; round++)
         {
             pipeline.Add(await LoadGenerator.RunAsync(gateway, Predict, concurrency, settings.Duration));
+            pipelineInstances.Add(await LoadGenerator.RunAsync(gateway, PredictInstances, concurrency, settings.Duration));
             direct.Add(await LoadGenerator.RunAsync(inference, Infer, concurrency, settings.Duration));
-            Console.WriteLine($"round {round + 1}: predict {pipeline[^1]}; direct infer {direct[^1]}");
+            Console.WriteLine($"round {round + 1}: predict PNG {pipeline[^1]}; predict instances {pipelineInstances[^1]}; direct infer {direct[^1]}");
         }
 
         var pipelineRate = pipeline.Sum(r => r.Completed) / pipeline.Sum(r => r.Elapsed.TotalSeconds);
+        var instancesRate = pipelineInstances.Sum(r => r.Completed) / pipelineInstances.Sum(r => r.Elapsed.TotalSeconds);
         var directRate = direct.Sum(r => r.Completed) / direct.Sum(r => r.Elapsed.TotalSeconds);
         var ratio = pipelineRate / directRate;
-        Console.WriteLine($"pipeline/direct = {ratio:F2}x (goal at least 0.35x)");
+        var instancesRatio = instancesRate / directRate;
+        Console.WriteLine($"pipeline/direct = {ratio:F2}x from PNG, {instancesRatio:F2}x from instances (goal at least 0.35x)");
 
         var body = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (gateway 1, preprocessing 2, inference 2, postprocessing 2 replicas), Release build, all on this machine. Predict: a 280x280 black-on-white PNG of a held-out digit to `POST /v1/models/mnist:predict` on the gateway. Direct: the same digit as a 1x1x28x28 FP32 V2 binary request to `POST /v2/models/mnist/infer` on one inference replica. {concurrency} concurrent clients, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s; client errors: {pipeline.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (gateway 1, preprocessing 2, inference 2, postprocessing 2 replicas), Release build, all on this machine. Predict: a 280x280 black-on-white PNG of a held-out digit, or the same digit as KServe V1 `instances` (28x28 numbers, no image work), to `POST /v1/models/mnist:predict` on the gateway. Direct: the same digit as a 1x1x28x28 FP32 V2 binary request to `POST /v2/models/mnist/infer` on one inference replica. {concurrency} concurrent clients, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s; client errors: {pipeline.Sum(r => r.Failed) + pipelineInstances.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
             .AppendLine()
             .AppendLine("| path | requests/s | p50 ms | p99 ms |")
             .AppendLine("| --- | ---: | ---: | ---: |")
             .AppendLine(CultureInfo.InvariantCulture, $"| direct V2 infer (reference) | {directRate:F1} | {Median(direct, r => r.P50Milliseconds):F1} | {Median(direct, r => r.P99Milliseconds):F1} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline | {pipelineRate:F1} | {Median(pipeline, r => r.P50Milliseconds):F1} | {Median(pipeline, r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, PNG | {pipelineRate:F1} | {Median(pipeline, r => r.P50Milliseconds):F1} | {Median(pipeline, r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, instances | {instancesRate:F1} | {Median(pipelineInstances, r => r.P50Milliseconds):F1} | {Median(pipelineInstances, r => r.P99Milliseconds):F1} |")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"**pipeline / direct = {ratio:F2}x** (goal: at least 0.35x).")
+            .AppendLine(CultureInfo.InvariantCulture, $"**pipeline / direct = {ratio:F2}x from a PNG, {instancesRatio:F2}x from instances** (goal: at least 0.35x; not met).")
+            .AppendLine()
+            .AppendLine("Why it is missed: direct infer on this model costs microseconds (dynamic batching merges the 8 clients' requests), so any per-request work dominates: predict adds three HTTP hops through the gateway and, from a PNG, a full decode and the MNIST steps (background removal, crop, fit, centre of mass) on 78,400 pixels, with seven processes and the load generator sharing 2 cores. Profiling and fixing this is the work of the performance issue.")
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
         ResultsFile.WriteSection(Id, "Full predict pipeline vs direct V2 infer, mnist", body.ToString());

@@ -123,10 +123,10 @@ public static class InferenceProtocolApi
             headerLength = parsed;
         }
 
-        RequestBody? body;
+        PooledBody? body;
         try
         {
-            body = await RequestBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            body = await PooledBody.ReadAsync(context.Request.Body, context.Request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException exception)
         {

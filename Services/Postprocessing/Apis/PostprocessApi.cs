@@ -102,10 +102,10 @@ public static class PostprocessApi
             sizeLimit.MaxRequestBodySize = options.MaxRequestBodyBytes + 1;
         }
 
-        RequestBody? body;
+        PooledBody? body;
         try
         {
-            body = await RequestBody.ReadAsync(request, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            body = await PooledBody.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -94,10 +94,10 @@ public static class PreprocessApi
             return Fail(compiled.StatusCode, compiled.Problem!, config.Name);
         }
 
-        RequestBody? content;
+        PooledBody? content;
         try
         {
-            content = await RequestBody.ReadAsync(request, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            content = await PooledBody.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException exception)
         {

@@ -1,13 +1,16 @@
 using System.Buffers;
 
-namespace MlPlatform.Postprocessing.Http;
+namespace MlPlatform.Contracts;
 
-/// <summary>A request body read whole into a pooled array; binary tensors point into it until it is disposed.</summary>
-internal sealed class RequestBody : IDisposable
+/// <summary>
+/// A request body read whole into a pooled array, up to a limit. Binary tensors read from it point
+/// into it, so it lives as long as they do and goes back to the pool when disposed.
+/// </summary>
+public sealed class PooledBody : IDisposable
 {
     private byte[]? _buffer;
 
-    private RequestBody(byte[] buffer, int length)
+    private PooledBody(byte[] buffer, int length)
     {
         _buffer = buffer;
         Memory = buffer.AsMemory(0, length);
@@ -15,18 +18,20 @@ internal sealed class RequestBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory { get; }
 
-    /// <summary>Reads the body, refusing one longer than <paramref name="limit"/> bytes.</summary>
+    /// <summary>Reads a body, refusing one longer than <paramref name="limit"/> bytes.</summary>
+    /// <param name="body">The body stream, for example <c>HttpRequest.Body</c>.</param>
+    /// <param name="contentLength">The declared length, when the client sent one: a body declared too long is refused unread.</param>
     /// <returns>The body, or null when it is over the limit.</returns>
-    public static async Task<RequestBody?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    public static async Task<PooledBody?> ReadAsync(Stream body, long? contentLength, long limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > limit)
+        if (contentLength > limit)
         {
             return null;
         }
 
         // One byte past the limit is read, never more: it tells a body exactly at the limit from one over it.
         var ceiling = (int)Math.Min(limit + 1, Array.MaxLength);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(request.ContentLength + 1 ?? 16 * 1024, 1, ceiling));
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(contentLength + 1 ?? 16 * 1024, 1, ceiling));
         var length = 0;
         try
         {
@@ -49,7 +54,7 @@ internal sealed class RequestBody : IDisposable
                     window = Math.Min(buffer.Length, ceiling);
                 }
 
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length, window - length), cancellationToken).ConfigureAwait(false);
+                var read = await body.ReadAsync(buffer.AsMemory(length, window - length), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -70,7 +75,7 @@ internal sealed class RequestBody : IDisposable
             return null;
         }
 
-        return new RequestBody(buffer, length);
+        return new PooledBody(buffer, length);
     }
 
     public void Dispose()
