@@ -1,19 +1,38 @@
 using System.Runtime.InteropServices;
 using MlPlatform.AppHost;
+using MlPlatform.AppHost.Publishing;
+using MlPlatform.AppHost.Model;
 using MlPlatform.AppHost.Running;
 
 // dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=8080] [--AppHost:Replicas:inference=3]
+// dotnet run --project AppHost -- publish --output <dir> [...]
 var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
 var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-var configuration = AppHostConfiguration.Build(settings);
+
+if (verb == "publish")
+{
+    return PublishCommand.Run(settings);
+}
 
 if (verb != "run")
 {
     Console.Error.WriteLine($"Unknown verb '{verb}'. Usage: dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=<port>] [--AppHost:Replicas:<service>=<n>]");
+    Console.Error.WriteLine(PublishOptions.Usage);
     return 2;
 }
 
-var model = MlPlatformApplication.Describe(configuration, AppHostConfiguration.ModelRepository(configuration));
+var configuration = AppHostConfiguration.Build(settings);
+ApplicationModel model;
+try
+{
+    model = MlPlatformApplication.Describe(configuration, AppHostConfiguration.ModelRepository(configuration));
+}
+catch (ArgumentException exception)
+{
+    Console.Error.WriteLine($"error: {exception.Message}");
+    return 2;
+}
+
 await using var run = new LocalRun(model);
 
 using var shutdown = new CancellationTokenSource();

@@ -10,7 +10,7 @@ internal static class ResourceTable
         var rows = run.Replicas.ToList();
         Console.WriteLine();
         Console.WriteLine($"{"resource",-18}{"state",-11}{"pid",-9}url");
-        foreach (var replica in rows)
+        foreach (var replica in run.Processes)
         {
             Console.WriteLine($"{replica.Name,-18}{replica.State,-11}{replica.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",-9}{replica.Url}");
         }

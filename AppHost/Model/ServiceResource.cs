@@ -5,6 +5,7 @@ public sealed class ServiceResource
 {
     private readonly List<ServiceResource> _references = [];
     private readonly List<ServiceResource> _waitsFor = [];
+    private readonly List<ExecutableResource> _connections = [];
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal);
 
     internal ServiceResource(string name, string projectDirectory, string assemblyName)
@@ -34,6 +35,15 @@ public sealed class ServiceResource
 
     /// <summary>Services whose addresses this one gets as <c>services__{name}__http__{i}</c>.</summary>
     public IReadOnlyList<ServiceResource> References => _references;
+
+    /// <summary>Executables whose addresses this one gets as <c>ConnectionStrings__{name}</c>; they are up before it starts.</summary>
+    public IReadOnlyList<ExecutableResource> Connections => _connections;
+
+    /// <summary>What a cluster reserves for and allows each replica; null leaves the publisher's defaults.</summary>
+    public ComputeResources? Compute { get; private set; }
+
+    /// <summary>How long a replica may take to become healthy the first time (loading models); published as a startup probe.</summary>
+    public TimeSpan? SlowStart { get; private set; }
 
     /// <summary>Services that must be healthy before this one starts.</summary>
     public IReadOnlyList<ServiceResource> WaitsFor => _waitsFor;
@@ -68,6 +78,26 @@ public sealed class ServiceResource
     public ServiceResource WithReference(ServiceResource service)
     {
         _references.Add(service);
+        return this;
+    }
+
+    /// <summary>Gives this service the executable's connection string, the way Aspire passes a Redis reference.</summary>
+    public ServiceResource WithReference(ExecutableResource executable)
+    {
+        _connections.Add(executable);
+        return this;
+    }
+
+    public ServiceResource WithComputeResources(ComputeResources compute)
+    {
+        Compute = compute;
+        return this;
+    }
+
+    public ServiceResource WithSlowStart(TimeSpan upTo)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(upTo, TimeSpan.Zero);
+        SlowStart = upTo;
         return this;
     }
 

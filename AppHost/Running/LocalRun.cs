@@ -30,6 +30,7 @@ public sealed class LocalRun : IAsyncDisposable
     private readonly ApplicationModel _model;
     private readonly LocalRunOptions _options;
     private readonly Dictionary<ServiceResource, List<Replica>> _replicas = [];
+    private readonly Dictionary<ExecutableResource, ExecutableProcess> _executables = [];
     private readonly List<Task> _supervisors = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _healthClient = new() { Timeout = TimeSpan.FromSeconds(5) };
@@ -47,23 +48,51 @@ public sealed class LocalRun : IAsyncDisposable
 
     public IReadOnlyList<Replica> ReplicasOf(string service) => _replicas[_model[service]];
 
+    /// <summary>The executables (Redis) of the model, which start before every service.</summary>
+    public IEnumerable<ExecutableProcess> Executables => _model.Executables.Where(_executables.ContainsKey).Select(e => _executables[e]);
+
+    /// <summary>Every process of the run: executables, then replicas in start order.</summary>
+    public IEnumerable<SupervisedProcess> Processes => Executables.Cast<SupervisedProcess>().Concat(Replicas);
+
+    public ExecutableProcess ExecutableOf(string name) =>
+        _executables.Single(pair => pair.Key.Name == name).Value;
+
     /// <summary>Starts every service and returns once all of them are healthy.</summary>
     /// <exception cref="InvalidOperationException">A port is taken or a service never became healthy.</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var order = _model.InStartOrder();
-        var ports = AllocatePorts(order);
+        // Before anything starts: a missing program is a message, not a half-started application.
+        foreach (var executable in _model.Executables)
+        {
+            if (ExecutableProcess.FindOnPath(executable.Command) is null)
+            {
+                throw new InvalidOperationException($"{executable.Command} is not on PATH and the application needs it for '{executable.Name}'; {executable.InstallHint}");
+            }
+        }
+
+        var ports = AllocatePorts(order, out var executablePorts);
+        foreach (var executable in _model.Executables)
+        {
+            _executables[executable] = new ExecutableProcess(executable, executablePorts[executable], Console);
+        }
+
         foreach (var service in order)
         {
             _replicas[service] = Enumerable.Range(0, service.Replicas)
-                .Select(i => new Replica(service, i, ports[service][i], service.IsExternal ? "localhost" : "127.0.0.1", EnvironmentFor(service, i, ports), Console))
+                .Select(i => new Replica(service, i, ports[service][i], service.IsExternal ? "localhost" : "127.0.0.1", EnvironmentFor(service, i, ports), Console, _healthClient))
                 .ToList();
         }
 
+        var executablesUp = Task.WhenAll(_executables.Values.Select(e =>
+        {
+            _supervisors.Add(e.SuperviseAsync(_stopping.Token));
+            return e.FirstHealthy;
+        }));
         var healthy = new Dictionary<ServiceResource, Task>();
         foreach (var service in order)
         {
-            var dependencies = service.WaitsFor.Select(d => healthy[d]).ToArray();
+            var dependencies = service.WaitsFor.Select(d => healthy[d]).Append(executablesUp).ToArray();
             healthy[service] = StartServiceAsync(service, dependencies, cancellationToken);
         }
 
@@ -75,7 +104,7 @@ public sealed class LocalRun : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            var waiting = Replicas.Where(r => !r.FirstHealthy.IsCompletedSuccessfully).Select(r => $"{r.Name} ({r.State})");
+            var waiting = Processes.Where(r => !r.FirstHealthy.IsCompletedSuccessfully).Select(r => $"{r.Name} ({r.State})");
             throw new InvalidOperationException(
                 $"Not healthy after {_options.StartTimeout.TotalSeconds:0} s: {string.Join(", ", waiting)}. Their console output above says why.");
         }
@@ -87,20 +116,29 @@ public sealed class LocalRun : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         foreach (var replica in _replicas[service])
         {
-            _supervisors.Add(replica.SuperviseAsync(_healthClient, _stopping.Token));
+            _supervisors.Add(replica.SuperviseAsync(_stopping.Token));
         }
 
         await Task.WhenAll(_replicas[service].Select(r => r.FirstHealthy)).ConfigureAwait(false);
     }
 
-    private Dictionary<ServiceResource, int[]> AllocatePorts(IReadOnlyList<ServiceResource> services)
+    private Dictionary<ServiceResource, int[]> AllocatePorts(IReadOnlyList<ServiceResource> services, out Dictionary<ExecutableResource, int> executablePorts)
     {
         // Every port is chosen before anything starts: a replica's address is given to others and
         // must stay the same across its restarts.
         var ports = new Dictionary<ServiceResource, int[]>();
         var listeners = new List<TcpListener>();
+        executablePorts = [];
         try
         {
+            foreach (var executable in _model.Executables)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                listeners.Add(listener);
+                executablePorts[executable] = ((IPEndPoint)listener.LocalEndpoint).Port;
+            }
+
             foreach (var service in services)
             {
                 var list = new int[service.Replicas];
@@ -162,6 +200,11 @@ public sealed class LocalRun : IAsyncDisposable
             }
         }
 
+        foreach (var executable in service.Connections)
+        {
+            environment[$"ConnectionStrings__{executable.Name}"] = _executables[executable].ConnectionString;
+        }
+
         foreach (var (key, value) in service.Environment.Concat(_options.Environment))
         {
             environment[key] = value;
@@ -184,7 +227,7 @@ public sealed class LocalRun : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         // Dependents first, so a gateway does not log failures for services already gone.
-        var stops = Replicas.Reverse().Select(r => r.StopAsync(TimeSpan.FromSeconds(5)));
+        var stops = Processes.Reverse().Select(r => r.StopAsync(TimeSpan.FromSeconds(5)));
         await Task.WhenAll(stops).ConfigureAwait(false);
         await Task.WhenAll(_supervisors).ConfigureAwait(false);
     }

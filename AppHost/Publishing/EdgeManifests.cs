@@ -1,0 +1,100 @@
+using k8s.Models;
+using MlPlatform.AppHost.Model;
+
+namespace MlPlatform.AppHost.Publishing;
+
+/// <summary>The namespace, the Ingress to the gateway, and the NetworkPolicies that keep every other pod private.</summary>
+internal sealed class EdgeManifests(PublishOptions options)
+{
+    public V1Namespace Namespace() => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Namespace",
+        Metadata = new V1ObjectMeta
+        {
+            Name = options.Namespace,
+            Labels = new Dictionary<string, string>
+            {
+                [Labels.PartOf] = Labels.Application,
+                // Every pod meets the restricted standard; the cluster refuses one that does not.
+                ["pod-security.kubernetes.io/enforce"] = "restricted",
+            },
+        },
+    };
+
+    public V1Ingress Ingress(ServiceResource gateway, long maxRequestBodyBytes)
+    {
+        var annotations = new Dictionary<string, string>();
+        if (options.IngressClass == "nginx")
+        {
+            // ingress-nginx refuses bodies over 1 MiB by default; the gateway's own limit must decide.
+            annotations["nginx.ingress.kubernetes.io/proxy-body-size"] = $"{(maxRequestBodyBytes + (1 << 20) - 1) >> 20}m";
+        }
+
+        return new V1Ingress
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "Ingress",
+            Metadata = new V1ObjectMeta
+            {
+                Name = gateway.Name,
+                NamespaceProperty = options.Namespace,
+                Labels = Labels.For(gateway.Name, ServiceManifests.Component(gateway), options.Tag),
+                Annotations = annotations.Count > 0 ? annotations : null,
+            },
+            Spec = new V1IngressSpec
+            {
+                IngressClassName = options.IngressClass,
+                Tls = options.TlsSecret is null ? null : [new V1IngressTLS { Hosts = [options.Host!], SecretName = options.TlsSecret }],
+                Rules =
+                [
+                    new V1IngressRule
+                    {
+                        Host = options.Host,
+                        Http = new V1HTTPIngressRuleValue
+                        {
+                            Paths =
+                            [
+                                new V1HTTPIngressPath
+                                {
+                                    Path = "/",
+                                    PathType = "Prefix",
+                                    Backend = new V1IngressBackend
+                                    {
+                                        Service = new V1IngressServiceBackend { Name = gateway.Name, Port = new V1ServiceBackendPort { Number = ServiceManifests.HttpPort } },
+                                    },
+                                },
+                            ],
+                        },
+                    },
+                ],
+            },
+        };
+    }
+
+    /// <summary>The gateway accepts traffic only from the Ingress controller's namespace.</summary>
+    public V1NetworkPolicy GatewayPolicy(ServiceResource gateway) => Policy(
+        gateway.Name,
+        ServiceManifests.HttpPort,
+        [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = options.IngressNamespace } } }]);
+
+    /// <summary>A resource accepts traffic only from the pods of the services that reference it in the model.</summary>
+    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<ServiceResource> callers) => Policy(
+        name,
+        port,
+        callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList());
+
+    private V1NetworkPolicy Policy(string name, int port, IList<V1NetworkPolicyPeer> from) => new()
+    {
+        ApiVersion = "networking.k8s.io/v1",
+        Kind = "NetworkPolicy",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = options.Namespace, Labels = new Dictionary<string, string> { [Labels.PartOf] = Labels.Application } },
+        Spec = new V1NetworkPolicySpec
+        {
+            PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(name) },
+            PolicyTypes = ["Ingress"],
+            // No peers means nothing may connect (a service no one references).
+            Ingress = from.Count == 0 ? [] : [new V1NetworkPolicyIngressRule { FromProperty = from, Ports = [new V1NetworkPolicyPort { Port = port, Protocol = "TCP" }] }],
+        },
+    };
+}

@@ -1,0 +1,239 @@
+using System.Security.Cryptography;
+using System.Text;
+using k8s.Models;
+using MlPlatform.AppHost.Model;
+
+namespace MlPlatform.AppHost.Publishing;
+
+/// <summary>
+/// One service of the model as Kubernetes objects: its settings ConfigMap, Deployment and ClusterIP
+/// Service, a CPU autoscaler and, with more than one replica, a disruption budget.
+/// </summary>
+internal sealed class ServiceManifests(PublishOptions options)
+{
+    /// <summary>Every .NET service listens here in its container, as the aspnet image's <c>HTTP_PORTS</c> default has it.</summary>
+    public const int HttpPort = 8080;
+
+    public const string ModelRepositoryPath = "/models";
+
+    private static readonly ComputeResources DefaultCompute = new("100m", "128Mi", "1", "512Mi");
+
+    public static string SettingsName(ServiceResource service) => $"{service.Name}-settings";
+
+    public static string SecretName(ServiceResource service) => $"{service.Name}-secrets";
+
+    public static string Image(PublishOptions options, string imageName) => $"{options.Registry}/mlplatform-{imageName}:{options.Tag}";
+
+    public static string Component(ServiceResource service) => service.IsExternal ? "gateway" : "model-serving";
+
+    /// <summary>The non-secret settings the model gives the service, with cluster addresses instead of loopback ports.</summary>
+    public static SortedDictionary<string, string> Settings(ServiceResource service)
+    {
+        var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["HTTP_PORTS"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The Ingress controller terminates TLS; without this the services would see its address and scheme.
+            ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true",
+            ["OTEL_SERVICE_NAME"] = service.Name,
+        };
+        foreach (var reference in service.References)
+        {
+            // One address per service: the Service balances over its pods.
+            settings[$"services__{reference.Name}__http__0"] = $"http://{reference.Name}:{HttpPort}";
+        }
+
+        foreach (var (key, value) in service.Environment)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    public V1ConfigMap ConfigMap(ServiceResource service) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ConfigMap",
+        Metadata = Metadata(SettingsName(service), service),
+        Data = Settings(service),
+    };
+
+    public V1Secret Secret(ServiceResource service, IDictionary<string, string> values) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = Metadata(SecretName(service), service),
+        Type = "Opaque",
+        StringData = values.Count > 0 ? values : null,
+    };
+
+    public V1Deployment Deployment(ServiceResource service, bool hasSecret)
+    {
+        var compute = service.Compute ?? DefaultCompute;
+        var isInference = service.Environment.ContainsKey("Inference__ModelRepository");
+        var container = new V1Container
+        {
+            Name = service.Name,
+            Image = Image(options, service.Name),
+            ImagePullPolicy = "IfNotPresent",
+            Ports = [new V1ContainerPort { Name = "http", ContainerPort = HttpPort, Protocol = "TCP" }],
+            Env =
+            [
+                new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
+                new V1EnvVar { Name = "OTEL_RESOURCE_ATTRIBUTES", Value = "service.instance.id=$(POD_NAME)" },
+            ],
+            EnvFrom = hasSecret
+                ? [ConfigMapSource(service), new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = SecretName(service) } }]
+                : [ConfigMapSource(service)],
+            ReadinessProbe = HttpProbe(service.HealthCheckPath ?? "/health", periodSeconds: 5, failureThreshold: 3),
+            LivenessProbe = HttpProbe("/alive", periodSeconds: 10, failureThreshold: 3),
+            StartupProbe = service.SlowStart is { } slowStart
+                ? HttpProbe(service.HealthCheckPath ?? "/health", periodSeconds: 5, failureThreshold: (int)Math.Ceiling(slowStart.TotalSeconds / 5))
+                : null,
+            Resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(compute.CpuRequest), ["memory"] = new(compute.MemoryRequest) },
+                Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(compute.CpuLimit), ["memory"] = new(compute.MemoryLimit) },
+            },
+            SecurityContext = Hardening.Container(),
+            VolumeMounts = isInference
+                ? [Hardening.TmpMount(), new V1VolumeMount { Name = "models", MountPath = ModelRepositoryPath, ReadOnlyProperty = true }]
+                : [Hardening.TmpMount()],
+        };
+
+        var pod = new V1PodSpec
+        {
+            AutomountServiceAccountToken = false,
+            SecurityContext = Hardening.Pod(runAsUser: null),
+            Containers = [container],
+            Volumes = isInference ? [Hardening.TmpVolume(), new V1Volume { Name = "models", EmptyDir = new V1EmptyDirVolumeSource() }] : [Hardening.TmpVolume()],
+            InitContainers = isInference ? [ModelCopier()] : null,
+        };
+
+        return new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = Metadata(service.Name, service),
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = service.Replicas,
+                Selector = new V1LabelSelector { MatchLabels = Labels.Selector(service.Name) },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta
+                    {
+                        Labels = Labels.For(service.Name, Component(service), options.Tag),
+                        Annotations = new Dictionary<string, string>
+                        {
+                            ["prometheus.io/scrape"] = "true",
+                            ["prometheus.io/port"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ["prometheus.io/path"] = "/metrics",
+                            // Pods restart when their settings change, which envFrom alone would not do.
+                            ["checksum/settings"] = Checksum(Settings(service)),
+                        },
+                    },
+                    Spec = pod,
+                },
+            },
+        };
+    }
+
+    public V1Service Service(ServiceResource service) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = Metadata(service.Name, service),
+        Spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            Selector = Labels.Selector(service.Name),
+            Ports = [new V1ServicePort { Name = "http", Port = HttpPort, TargetPort = "http", Protocol = "TCP" }],
+        },
+    };
+
+    /// <summary>
+    /// Scales on CPU between the model's replica count and three times it. A gateway counting rate
+    /// limits on its own (no Redis) stays at its count: more replicas would let more requests through.
+    /// </summary>
+    public V2HorizontalPodAutoscaler Autoscaler(ServiceResource service)
+    {
+        var minimum = Math.Max(1, service.Replicas);
+        var sharesCounts = !service.IsExternal || service.Connections.Count > 0;
+        return new V2HorizontalPodAutoscaler
+        {
+            ApiVersion = "autoscaling/v2",
+            Kind = "HorizontalPodAutoscaler",
+            Metadata = Metadata(service.Name, service),
+            Spec = new V2HorizontalPodAutoscalerSpec
+            {
+                ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = service.Name },
+                MinReplicas = minimum,
+                MaxReplicas = sharesCounts ? minimum * 3 : minimum,
+                Metrics =
+                [
+                    new V2MetricSpec
+                    {
+                        Type = "Resource",
+                        Resource = new V2ResourceMetricSource { Name = "cpu", Target = new V2MetricTarget { Type = "Utilization", AverageUtilization = 70 } },
+                    },
+                ],
+            },
+        };
+    }
+
+    public V1PodDisruptionBudget DisruptionBudget(ServiceResource service) => new()
+    {
+        ApiVersion = "policy/v1",
+        Kind = "PodDisruptionBudget",
+        Metadata = Metadata(service.Name, service),
+        Spec = new V1PodDisruptionBudgetSpec
+        {
+            MaxUnavailable = 1,
+            Selector = new V1LabelSelector { MatchLabels = Labels.Selector(service.Name) },
+        },
+    };
+
+    private V1ObjectMeta Metadata(string name, ServiceResource service) => new()
+    {
+        Name = name,
+        NamespaceProperty = options.Namespace,
+        Labels = Labels.For(service.Name, Component(service), options.Tag),
+    };
+
+    private static V1EnvFromSource ConfigMapSource(ServiceResource service) =>
+        new() { ConfigMapRef = new V1ConfigMapEnvSource { Name = SettingsName(service) } };
+
+    /// <summary>
+    /// Model files are too large for a ConfigMap (1 MiB), so they ship as an image of their own,
+    /// copied into an emptyDir the inference container mounts read-only at /models.
+    /// </summary>
+    private V1Container ModelCopier() => new()
+    {
+        Name = "copy-models",
+        Image = Image(options, "models"),
+        ImagePullPolicy = "IfNotPresent",
+        Command = ["sh", "-c", "cp -R /models/. /model-repository/"],
+        VolumeMounts = [new V1VolumeMount { Name = "models", MountPath = "/model-repository" }],
+        Resources = new V1ResourceRequirements
+        {
+            Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("50m"), ["memory"] = new("32Mi") },
+            Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("500m"), ["memory"] = new("128Mi") },
+        },
+        SecurityContext = Hardening.Container(),
+    };
+
+    private static V1Probe HttpProbe(string path, int periodSeconds, int failureThreshold) => new()
+    {
+        HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
+        PeriodSeconds = periodSeconds,
+        TimeoutSeconds = 3,
+        FailureThreshold = failureThreshold,
+    };
+
+    private static string Checksum(SortedDictionary<string, string> settings)
+    {
+        var text = string.Join('\n', settings.Select(pair => $"{pair.Key}={pair.Value}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+}
