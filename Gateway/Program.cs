@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,10 +10,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddDefaultProblemDetails();
 builder.AddGatewayServices();
+builder.AddGatewayPolicies();
 
 var app = builder.Build();
 
 app.UseDefaultProblemDetails();
+app.UseGatewayPolicies();
 app.MapDefaultEndpoints();
 app.MapApiDocs();
 app.MapPredictApi();

@@ -7,8 +7,10 @@ using Microsoft.OpenApi;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Apis;
 
@@ -27,6 +29,7 @@ public static class PredictApi
 
         api.MapPost("/{model}:predict", PredictAsync)
             .WithName("Predict")
+            .WithMetadata(new PredictRouteGroup())
             .WithSummary("Runs a model on an image or on JSON instances and answers its predictions.")
             .WithDescription(
                 "The gateway sends the body to preprocessing, its output to inference and inference's output to postprocessing, " +
@@ -54,6 +57,14 @@ public static class PredictApi
     {
         var started = timeProvider.GetTimestamp();
         var (outcome, result) = await PredictCoreAsync(model, context, pipeline, options.Value).ConfigureAwait(false);
+        if (RouteTimeoutFeature.HasExpired(context) && !context.Features.Get<IHttpRequestLifetimeFeature>()!.RequestAborted.IsCancellationRequested)
+        {
+            // The route group's timeout cancelled the pipeline, not the client: 504, as on the proxied routes.
+            (outcome, result) = ("timeout", TypedResults.Problem(
+                "predict did not answer within its route group's timeout (Gateway:RouteGroups:predict:Timeout).",
+                statusCode: StatusCodes.Status504GatewayTimeout, title: "The request timed out"));
+        }
+
         metrics.PredictCompleted(model, outcome, timeProvider.GetElapsedTime(started));
         return result;
     }
@@ -96,7 +107,7 @@ public static class PredictApi
         PredictResult ended;
         using (input)
         {
-            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), context.RequestAborted).ConfigureAwait(false);
+            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), ForwardedHeaders(context), context.RequestAborted).ConfigureAwait(false);
         }
 
         var (hop, result) = ended;
@@ -113,6 +124,52 @@ public static class PredictApi
             }
 
             return (HopInvoker.OutcomeName(result.Outcome), HopProblem(hop, result, options));
+        }
+    }
+
+    /// <summary>
+    /// What every hop receives besides its body, as YARP gives proxied requests: the consumer the key named, the
+    /// headers the predict group's request transformation left, and X-Forwarded-For/Proto/Host. Nothing else of
+    /// the client's request is copied, so no hop-by-hop header (Connection, Keep-Alive, TE, Upgrade...) goes on.
+    /// </summary>
+    private static KeyValuePair<string, string>[] ForwardedHeaders(HttpContext context)
+    {
+        var request = context.Request;
+        var headers = new List<KeyValuePair<string, string>>(8);
+        foreach (var name in (ReadOnlySpan<string>)[UpstreamHeaders.ConsumerId, UpstreamHeaders.ConsumerUsername])
+        {
+            if (request.Headers.TryGetValue(name, out var value))
+            {
+                headers.Add(new(name, value.ToString()));
+            }
+        }
+
+        if (context.RequestServices.GetRequiredService<IOptions<RouteGroupPolicyOptions>>().Value.For(GatewayRoutes.Predict) is { } group)
+        {
+            foreach (var (name, _) in group.Request.Add)
+            {
+                AddIfPresent(request, headers, name);
+            }
+
+            foreach (var (_, name) in group.Request.Rename)
+            {
+                AddIfPresent(request, headers, name);
+            }
+        }
+
+        var remote = context.Connection.RemoteIpAddress?.ToString();
+        var forwardedFor = request.Headers["X-Forwarded-For"].ToString();
+        headers.Add(new("X-Forwarded-For", forwardedFor.Length == 0 ? remote ?? "unknown" : $"{forwardedFor}, {remote}"));
+        headers.Add(new("X-Forwarded-Proto", request.Scheme));
+        headers.Add(new("X-Forwarded-Host", request.Host.Value ?? ""));
+        return [.. headers];
+    }
+
+    private static void AddIfPresent(HttpRequest request, List<KeyValuePair<string, string>> headers, string name)
+    {
+        if (request.Headers.TryGetValue(name, out var value))
+        {
+            headers.Add(new(name, value.ToString()));
         }
     }
 
@@ -161,3 +218,6 @@ public static class PredictApi
         };
     }
 }
+
+/// <summary>Marks the predict endpoint as the <c>predict</c> route group, for API keys, rate limits and the other policies.</summary>
+public sealed class PredictRouteGroup;

@@ -25,4 +25,13 @@ internal static partial class GatewayLog
 
     [LoggerMessage(8, LogLevel.Information, "Hop {Hop} rejected a request for model {Model} with {Status}")]
     public static partial void HopRejected(ILogger logger, string hop, string model, int status);
+
+    [LoggerMessage(9, LogLevel.Warning, "Rate-limit counters ({Policy} policy) cannot be reached; fault tolerant: {FaultTolerant} (requests {Outcome})")]
+    private static partial void RateLimitCountersUnavailable(ILogger logger, string policy, bool faultTolerant, string outcome);
+
+    public static void RateLimitCountersUnavailable(ILogger logger, string policy, bool faultTolerant) =>
+        RateLimitCountersUnavailable(logger, policy, faultTolerant, faultTolerant ? "pass without a limit" : "are refused with 503");
+
+    [LoggerMessage(10, LogLevel.Warning, "Redis ({Key}) is not reachable yet; rate-limit counters are unavailable until it is")]
+    public static partial void RedisNotConnected(ILogger logger, string key);
 }

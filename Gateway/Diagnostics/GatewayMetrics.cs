@@ -31,6 +31,9 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _hopDuration;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _refused;
+    private readonly Counter<long> _authFailures;
+    private readonly Counter<long> _rateLimitRejections;
+    private readonly Histogram<double> _upstreamDuration;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -40,6 +43,9 @@ public sealed class GatewayMetrics
         _hopDuration = meter.CreateHistogram<double>("mlplatform.gateway.hop.duration", "s", "Time of one hop of a prediction, every replica tried included.", advice: DurationBuckets);
         _retries = meter.CreateCounter<long>("mlplatform.gateway.retries", "{retry}", "Requests sent again to another replica, by service, route and reason.");
         _refused = meter.CreateCounter<long>("mlplatform.gateway.refused", "{request}", "Requests the gateway answered itself instead of forwarding, by route and reason.");
+        _authFailures = meter.CreateCounter<long>("mlplatform.gateway.auth.failures", "{request}", "Requests refused with 401, by route group and reason (missing, invalid, conflicting).");
+        _rateLimitRejections = meter.CreateCounter<long>("mlplatform.gateway.ratelimit.rejections", "{request}", "Requests refused with 429, by route group and the window that was full.");
+        _upstreamDuration = meter.CreateHistogram<double>("mlplatform.gateway.upstream.duration", "s", "Time one upstream call took, by cluster (service) and status code class.", advice: DurationBuckets);
     }
 
     /// <summary>Lets <paramref name="model"/> appear as a tag; called once inference has served it.</summary>
@@ -66,4 +72,22 @@ public sealed class GatewayMetrics
 
     public void Refused(string route, string reason) =>
         _refused.Add(1, new TagList { { "route", route }, { "reason", reason } });
+
+    public void AuthFailed(string routeGroup, string reason) =>
+        _authFailures.Add(1, new TagList { { "route_group", routeGroup }, { "reason", reason } });
+
+    public void RateLimitRejected(string routeGroup, string window) =>
+        _rateLimitRejections.Add(1, new TagList { { "route_group", routeGroup }, { "window", window } });
+
+    public void UpstreamCompleted(string cluster, int status, TimeSpan duration) =>
+        _upstreamDuration.Record(duration.TotalSeconds, new TagList { { "cluster", cluster }, { "status_class", StatusClass(status) } });
+
+    private static string StatusClass(int status) => status switch
+    {
+        >= 500 => "5xx",
+        >= 400 => "4xx",
+        >= 300 => "3xx",
+        >= 200 => "2xx",
+        _ => "none",
+    };
 }

@@ -14,7 +14,7 @@ using Yarp.ReverseProxy.Model;
 namespace MlPlatform.Gateway.Predict;
 
 /// <summary>One request of a hop: a POST of a body already in memory, so any replica can be sent it.</summary>
-internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Body, string? ContentType, string? InferenceHeaderLength, string RequestId);
+internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Body, string? ContentType, string? InferenceHeaderLength, string RequestId, KeyValuePair<string, string>[] Headers);
 
 /// <summary>
 /// Sends one hop of a prediction to a replica of its service, chosen from YARP's cluster state, and to
@@ -174,9 +174,16 @@ internal sealed class HopInvoker(
         }
 
         message.Headers.TryAddWithoutValidation(RequestId.HeaderName, request.RequestId);
+        foreach (var (name, value) in request.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        var started = timeProvider.GetTimestamp();
 
         using var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
+        metrics.UpstreamCompleted(ClusterOf(destination), status, timeProvider.GetElapsedTime(started));
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -198,6 +205,14 @@ internal sealed class HopInvoker(
         }
     }
 
+    /// <summary>The destination ids are <c>{service}/{index}</c>; the service is the cluster.</summary>
+    private static string ClusterOf(DestinationState destination)
+    {
+        var id = destination.DestinationId;
+        var slash = id.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 ? id[..slash] : id;
+    }
+
     private static string? HeaderValue(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
             ? string.Join(",", values)
@@ -208,7 +223,7 @@ internal sealed class HopInvoker(
     {
         using var body = await PooledBody.ReadAsync(stream, response.Content.Headers.ContentLength, MaxErrorBodyBytes, cancellationToken).ConfigureAwait(false);
         var fallback = $"it answered {(int)response.StatusCode} {response.ReasonPhrase}".TrimEnd();
-        if (body is null || body.Length == 0)
+        if (body is null || body.Memory.IsEmpty)
         {
             return fallback;
         }

@@ -1,4 +1,5 @@
 using MlPlatform.Gateway.Http;
+using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Predict;
 

@@ -1,6 +1,7 @@
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Predict;
 
@@ -10,13 +11,13 @@ internal readonly record struct PredictResult(string Hop, HopResult Result);
 /// <summary>One prediction: the client's body to preprocessing, its output to inference, that output to postprocessing.</summary>
 internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
 {
-    public async Task<PredictResult> RunAsync(string model, PooledBody input, string? contentType, string requestId, CancellationToken cancellationToken)
+    public async Task<PredictResult> RunAsync(string model, PooledBody input, string? contentType, string requestId, KeyValuePair<string, string>[] headers, CancellationToken cancellationToken)
     {
         var escaped = Uri.EscapeDataString(model);
 
         var preprocessed = await hops.SendAsync(
             BackendServices.Preprocessing, model,
-            new HopRequest($"/v1/preprocess/{escaped}", input.Memory, contentType, null, requestId),
+            new HopRequest($"/v1/preprocess/{escaped}", input.Memory, contentType, null, requestId, headers),
             cancellationToken).ConfigureAwait(false);
         if (!preprocessed.Succeeded)
         {
@@ -28,7 +29,7 @@ internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
         {
             inferred = await hops.SendAsync(
                 BackendServices.Inference, model,
-                new HopRequest($"/v2/models/{escaped}/infer", preprocessed.Body!.Memory, preprocessed.ContentType, preprocessed.InferenceHeaderLength, requestId),
+                new HopRequest($"/v2/models/{escaped}/infer", preprocessed.Body!.Memory, preprocessed.ContentType, preprocessed.InferenceHeaderLength, requestId, headers),
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -43,7 +44,7 @@ internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
         {
             var postprocessed = await hops.SendAsync(
                 BackendServices.Postprocessing, model,
-                new HopRequest($"/v1/postprocess/{escaped}", inferred.Body!.Memory, inferred.ContentType, inferred.InferenceHeaderLength, requestId),
+                new HopRequest($"/v1/postprocess/{escaped}", inferred.Body!.Memory, inferred.ContentType, inferred.InferenceHeaderLength, requestId, headers),
                 cancellationToken).ConfigureAwait(false);
             return new(BackendServices.Postprocessing, postprocessed);
         }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http.Metadata;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Predict;
 
@@ -21,7 +22,7 @@ internal sealed class PredictionResult(PooledBody body) : IResult, IStatusCodeHt
             var response = httpContext.Response;
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = ContentType;
-            response.ContentLength = body.Length;
+            response.ContentLength = body.Memory.Length;
             await response.Body.WriteAsync(body.Memory, httpContext.RequestAborted).ConfigureAwait(false);
         }
     }

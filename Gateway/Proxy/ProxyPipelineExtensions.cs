@@ -9,6 +9,7 @@ public static class ProxyPipelineExtensions
     public static IReverseProxyApplicationBuilder UseGatewayProxyPipeline(this IReverseProxyApplicationBuilder proxy)
     {
         proxy.UseMiddleware<ProxyAdmissionMiddleware>();
+        proxy.UseMiddleware<UpstreamTimingMiddleware>();
         proxy.UseMiddleware<ProxyRetryMiddleware>();
         proxy.UseSessionAffinity();
         proxy.UseLoadBalancing();

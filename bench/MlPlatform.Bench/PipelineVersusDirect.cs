@@ -54,6 +54,8 @@ internal static class PipelineVersusDirect
         }
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
+        // The example consumer of Gateway/appsettings.json (its development limits are never reached here).
+        gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");
         using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("inference")[0].Url };
         var concurrency = settings.Concurrency * 2;
 

@@ -18,6 +18,8 @@ public sealed class PlatformFixture : IAsyncLifetime
             options.Environment["Logging__Console__IncludeScopes"] = "true";
         });
         Gateway = App.CreateHttpClient("gateway");
+        // The example consumer of Gateway/appsettings.json.
+        Gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();

@@ -13,7 +13,15 @@ public static class GatewayProcess
 
     public static Dictionary<string, string?> Environment(IReadOnlyDictionary<string, Uri[]> services, IReadOnlyDictionary<string, string?>? settings = null)
     {
+        // Tests of routing and replicas send no API key and more than 5 requests a second: policies are off
+        // unless a test's settings switch them on.
         var environment = new Dictionary<string, string?>();
+        foreach (var group in RouteGroups)
+        {
+            environment[$"Gateway__KeyAuth__RouteGroups__{group}"] = "false";
+            environment[$"Gateway__RateLimiting__RouteGroups__{group}"] = "false";
+        }
+
         foreach (var (service, replicas) in services)
         {
             for (var i = 0; i < replicas.Length; i++)
@@ -29,6 +37,8 @@ public static class GatewayProcess
 
         return environment;
     }
+
+    public static readonly string[] RouteGroups = ["predict", "inference", "preprocessing", "postprocessing"];
 
     /// <summary>Every backend service played by the same replicas.</summary>
     public static Dictionary<string, Uri[]> AllServices(params StandIn[] replicas) => new()

@@ -23,7 +23,9 @@ public sealed record RecordedRequest(
     string? Marker,
     string? ContentType,
     string? InferenceHeaderLength,
-    byte[] Body);
+    byte[] Body,
+    IReadOnlyDictionary<string, string> Headers,
+    string Query);
 
 /// <summary>
 /// A replica of a backend service played by a real Kestrel app on a free loopback port. It records every
@@ -130,7 +132,9 @@ public sealed class StandIn : IAsyncDisposable
             Header(request, MarkerHeader),
             request.ContentType,
             Header(request, ProtocolParameters.HeaderContentLength),
-            body.ToArray()));
+            body.ToArray(),
+            request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            request.QueryString.Value ?? ""));
         body.Position = 0;
         request.Body = body;
     }
@@ -138,7 +142,8 @@ public sealed class StandIn : IAsyncDisposable
     private static string? Header(HttpRequest request, string name) =>
         request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
 
-    private static void MapServices(WebApplication app, StandIn self)
+    /// <summary>The routes every stand-in plays unless told otherwise; a custom map may add its own and call this.</summary>
+    public static void MapServices(WebApplication app, StandIn self)
     {
         app.MapPost("/v1/preprocess/{model}", async (string model, HttpContext context) =>
         {

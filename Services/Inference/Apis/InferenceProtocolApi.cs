@@ -132,6 +132,11 @@ public static class InferenceProtocolApi
         {
             return Fail(exception.StatusCode, $"the request body could not be read: {exception.Message}");
         }
+        catch (Exception exception) when (exception is IOException || (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
+        {
+            // The client went away mid-body: its mistake, not the server's, even if nobody reads the answer.
+            return Fail(StatusCodes.Status400BadRequest, "the request body ended before it was complete");
+        }
 
         if (body is null)
         {

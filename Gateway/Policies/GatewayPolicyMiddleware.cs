@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Apis;
+using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Proxy;
+using Yarp.ReverseProxy.Model;
+
+namespace MlPlatform.Gateway.Policies;
+
+/// <summary>Set on a request whose route group has a timeout, so the endpoint can tell a timeout from a client gone.</summary>
+internal sealed class RouteTimeoutFeature
+{
+    public bool Expired { get; set; }
+
+    public static bool HasExpired(HttpContext context) => context.Features.Get<RouteTimeoutFeature>()?.Expired == true;
+}
+
+/// <summary>
+/// The traffic policy of every routed request, in the order Kong's plugins run (key-auth, rate-limiting,
+/// request-transformer): consumer headers a client sent are dropped, the key is checked and hidden, the
+/// request is counted, its headers transformed, and it is given its route group's timeout.
+/// The gateway's own endpoints (health, metrics, docs) have no route group and pass untouched.
+/// </summary>
+internal sealed class GatewayPolicyMiddleware(
+    RequestDelegate next,
+    KeyAuthenticator authenticator,
+    RateLimiter rateLimiter,
+    IOptions<KeyAuthOptions> keyAuth,
+    IOptions<RateLimitingOptions> rateLimiting,
+    IOptions<RouteGroupPolicyOptions> routeGroups,
+    GatewayMetrics metrics,
+    TimeProvider timeProvider)
+{
+    private static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "No API key found in request" });
+    private static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "Unauthorized" });
+    private const string Challenge = "Key realm=\"mlplatform\"";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var group = RouteGroupOf(context.GetEndpoint());
+        if (group is null)
+        {
+            return next(context);
+        }
+
+        var headers = context.Request.Headers;
+        headers.Remove(UpstreamHeaders.ConsumerId);
+        headers.Remove(UpstreamHeaders.ConsumerUsername);
+
+        Consumer? consumer = null;
+        if (keyAuth.Value.IsEnabledFor(group))
+        {
+            (consumer, var failure) = authenticator.Authenticate(context.Request);
+            if (consumer is null)
+            {
+                metrics.AuthFailed(group, failure switch
+                {
+                    KeyAuthFailure.Missing => "missing",
+                    KeyAuthFailure.Conflicting => "conflicting",
+                    _ => "invalid",
+                });
+                context.Response.Headers.WWWAuthenticate = Challenge;
+                return WriteJsonAsync(context, StatusCodes.Status401Unauthorized, failure == KeyAuthFailure.Missing ? NoKeyBody : UnauthorizedBody);
+            }
+
+            authenticator.HideCredentials(context.Request);
+            headers[UpstreamHeaders.ConsumerId] = consumer.Id;
+            headers[UpstreamHeaders.ConsumerUsername] = consumer.Username;
+        }
+
+        return rateLimiting.Value.IsEnabledFor(group)
+            ? RateLimitedAsync(context, group, consumer)
+            : ForwardAsync(context, group);
+    }
+
+    private async Task RateLimitedAsync(HttpContext context, string group, Consumer? consumer)
+    {
+        var decision = await rateLimiter.CheckAsync(context, consumer).ConfigureAwait(false);
+        if (!decision.Allowed)
+        {
+            if (decision.Unavailable)
+            {
+                metrics.Refused(group, "ratelimit_unavailable");
+                await GatewayProblems.WriteAsync(
+                    context, StatusCodes.Status503ServiceUnavailable, "Rate-limit counters unavailable",
+                    "The gateway cannot reach its rate-limit counters and is configured to refuse traffic until it can (Gateway:RateLimiting:FaultTolerant is false). Retry shortly.").ConfigureAwait(false);
+                return;
+            }
+
+            metrics.RateLimitRejected(group, decision.ExceededWindow ?? "unknown");
+            context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            var body = JsonSerializer.SerializeToUtf8Bytes(new RateLimitedBody("API rate limit exceeded", RequestId.Of(context)));
+            await WriteJsonAsync(context, StatusCodes.Status429TooManyRequests, body).ConfigureAwait(false);
+            return;
+        }
+
+        await ForwardAsync(context, group).ConfigureAwait(false);
+    }
+
+    private Task ForwardAsync(HttpContext context, string group)
+    {
+        var settings = routeGroups.Value.For(group);
+        if (settings is null)
+        {
+            return next(context);
+        }
+
+        Transform(context.Request.Headers, settings.Request);
+        return settings.Timeout is { } timeout ? WithTimeoutAsync(context, group, timeout) : next(context);
+    }
+
+    /// <summary>Kong request-transformer's order: remove, then rename, then add (only when absent).</summary>
+    internal static void Transform(IHeaderDictionary headers, RequestTransformOptions transform)
+    {
+        foreach (var name in transform.Remove)
+        {
+            headers.Remove(name);
+        }
+
+        foreach (var (from, to) in transform.Rename)
+        {
+            if (headers.TryGetValue(from, out var value))
+            {
+                headers.Remove(from);
+                headers[to] = value;
+            }
+        }
+
+        foreach (var (name, value) in transform.Add)
+        {
+            if (!headers.ContainsKey(name))
+            {
+                headers[name] = value;
+            }
+        }
+    }
+
+    private async Task WithTimeoutAsync(HttpContext context, string group, TimeSpan timeout)
+    {
+        var feature = new RouteTimeoutFeature();
+        context.Features.Set(feature);
+        var clientAborted = context.RequestAborted;
+        using var timer = new CancellationTokenSource(timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, timer.Token);
+        using var registration = timer.Token.Register(static state => ((RouteTimeoutFeature)state!).Expired = true, feature);
+        context.RequestAborted = linked.Token;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (feature.Expired && !clientAborted.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            context.RequestAborted = clientAborted;
+        }
+
+        if (feature.Expired && !clientAborted.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            metrics.Refused(group, "timeout");
+            context.Response.Clear();
+            await GatewayProblems.WriteAsync(
+                context, StatusCodes.Status504GatewayTimeout, "The request timed out",
+                $"{group} did not answer within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (Gateway:RouteGroups:{group}:Timeout).").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The route group of an endpoint: a proxied route's id, or predict; null for the gateway's own endpoints.</summary>
+    internal static string? RouteGroupOf(Endpoint? endpoint)
+    {
+        if (endpoint is null)
+        {
+            return null;
+        }
+
+        if (endpoint.Metadata.GetMetadata<RouteModel>() is { } route)
+        {
+            return GatewayRoutes.Find(route.Config.RouteId)?.RouteId;
+        }
+
+        return endpoint.Metadata.GetMetadata<PredictRouteGroup>() is not null ? GatewayRoutes.Predict : null;
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, byte[] body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private sealed record RateLimitedBody(
+        [property: System.Text.Json.Serialization.JsonPropertyName("message")] string Message,
+        [property: System.Text.Json.Serialization.JsonPropertyName("request_id")] string RequestId);
+}

@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace MlPlatform.Gateway.Policies;
+
+public static class PolicyExtensions
+{
+    /// <summary>API keys, rate limits, request transformation, timeouts, CORS and header limits, all from configuration.</summary>
+    public static IHostApplicationBuilder AddGatewayPolicies(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<KeyAuthOptions>().BindConfiguration(KeyAuthOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KeyAuthOptions>, ValidateKeyAuthOptions>();
+
+        services.AddOptions<RateLimitingOptions>()
+            .BindConfiguration(RateLimitingOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.RedisConnectionString = configuration[RateLimitingOptions.ConnectionStringKey])
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitingOptions>, ValidateRateLimitingOptions>();
+
+        services.AddOptions<RouteGroupPolicyOptions>()
+            .Configure<IConfiguration>((options, configuration) => configuration.GetSection(RouteGroupPolicyOptions.SectionName).Bind(options.Groups))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RouteGroupPolicyOptions>, ValidateRouteGroupPolicyOptions>();
+
+        services.AddOptions<GatewayCorsOptions>().BindConfiguration(GatewayCorsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<KeyAuthenticator>();
+        services.AddSingleton<LocalRateLimitStore>();
+        services.AddSingleton<RedisConnection>();
+        services.AddHostedService(provider => provider.GetRequiredService<RedisConnection>());
+        services.AddSingleton<RedisRateLimitStore>();
+        services.AddSingleton<RateLimiter>();
+
+        // Kestrel answers 431 itself past these, before any middleware runs.
+        services.Configure<KestrelServerOptions>(kestrel =>
+        {
+            var limits = builder.Configuration.GetSection(Extensions.GatewayOptions.SectionName);
+            if (limits.GetValue<int?>("MaxRequestHeadersTotalSize") is { } total)
+            {
+                kestrel.Limits.MaxRequestHeadersTotalSize = total;
+            }
+
+            if (limits.GetValue<int?>("MaxRequestHeaderCount") is { } count)
+            {
+                kestrel.Limits.MaxRequestHeaderCount = count;
+            }
+        });
+
+        var cors = builder.Configuration.GetSection(GatewayCorsOptions.SectionName).Get<GatewayCorsOptions>() ?? new GatewayCorsOptions();
+        services.AddCors(options => options.AddDefaultPolicy(policy =>
+        {
+            if (cors.AllowedOrigins.Count == 0)
+            {
+                return;
+            }
+
+            _ = cors.AllowedOrigins.Contains("*") ? policy.AllowAnyOrigin() : policy.WithOrigins([.. cors.AllowedOrigins]);
+            _ = cors.AllowedMethods.Count == 0 ? policy.AllowAnyMethod() : policy.WithMethods([.. cors.AllowedMethods]);
+            _ = cors.AllowedHeaders.Count == 0 ? policy.AllowAnyHeader() : policy.WithHeaders([.. cors.AllowedHeaders]);
+            policy.WithExposedHeaders([.. cors.ExposedHeaders]).SetPreflightMaxAge(cors.PreflightMaxAge);
+            if (cors.AllowCredentials)
+            {
+                policy.AllowCredentials();
+            }
+        }));
+
+        return builder;
+    }
+
+    /// <summary>CORS first, so a preflight is answered without a key; then the per route group policy.</summary>
+    public static IApplicationBuilder UseGatewayPolicies(this IApplicationBuilder app)
+    {
+        if (app.ApplicationServices.GetRequiredService<IOptions<GatewayCorsOptions>>().Value.AllowedOrigins.Count > 0)
+        {
+            app.UseCors();
+        }
+
+        return app.UseMiddleware<GatewayPolicyMiddleware>();
+    }
+}

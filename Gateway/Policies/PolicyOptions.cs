@@ -1,0 +1,192 @@
+using System.ComponentModel.DataAnnotations;
+using MlPlatform.Gateway.Extensions;
+
+namespace MlPlatform.Gateway.Policies;
+
+/// <summary>
+/// Key authentication after Kong's key-auth plugin (https://docs.konghq.com/hub/kong-inc/key-auth/), from
+/// <c>Gateway:KeyAuth</c>: consumers with hashed keys, looked for under <see cref="KeyNames"/> in headers and the query.
+/// </summary>
+public sealed class KeyAuthOptions
+{
+    public const string SectionName = GatewayOptions.SectionName + ":KeyAuth";
+
+    /// <summary>Header and query parameter names a key may come in (Kong's <c>key_names</c>).</summary>
+    public List<string> KeyNames { get; set; } = [];
+
+    public bool KeyInHeader { get; set; } = true;
+
+    public bool KeyInQuery { get; set; } = true;
+
+    /// <summary>Whether each route group asks for a key; a group not named here does (Kong's plugin on every route).</summary>
+    public Dictionary<string, bool> RouteGroups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Consumers by id; the id goes upstream as <c>X-Consumer-ID</c>.</summary>
+    public Dictionary<string, ConsumerOptions> Consumers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The key names in effect: <c>apikey</c> unless configured (a bound list appends to, never replaces, a default).</summary>
+    public IReadOnlyList<string> EffectiveKeyNames => KeyNames.Count > 0 ? KeyNames : ["apikey"];
+
+    public bool IsEnabledFor(string routeGroup) => RouteGroupSwitch.IsOn(RouteGroups, routeGroup);
+}
+
+/// <summary>One consumer: a name for upstream services and the SHA-256 (hex) of each of its keys; never a key itself.</summary>
+public sealed class ConsumerOptions
+{
+    public string? Username { get; set; }
+
+    public List<string> KeyHashes { get; set; } = [];
+}
+
+/// <summary>Where rate-limit counters live (Kong's <c>policy</c>).</summary>
+public enum RateLimitPolicy
+{
+    /// <summary>In this process: exact, but each replica counts on its own.</summary>
+    Local,
+
+    /// <summary>In Redis, one atomic script per request, shared by every replica.</summary>
+    Redis,
+}
+
+/// <summary>Whose requests one counter counts (Kong's <c>limit_by</c>).</summary>
+public enum RateLimitBy
+{
+    Consumer,
+    Ip,
+    Header,
+    Path,
+}
+
+/// <summary>
+/// Rate limiting after Kong's rate-limiting plugin (https://docs.konghq.com/hub/kong-inc/rate-limiting/), from
+/// <c>Gateway:RateLimiting</c>. A null window has no limit; at least one must be set.
+/// </summary>
+public sealed class RateLimitingOptions
+{
+    public const string SectionName = GatewayOptions.SectionName + ":RateLimiting";
+    public const string ConnectionStringKey = "ConnectionStrings:redis";
+
+    [Range(1, long.MaxValue)]
+    public long? Second { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long? Minute { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long? Hour { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long? Day { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long? Month { get; set; }
+
+    [Range(1, long.MaxValue)]
+    public long? Year { get; set; }
+
+    public RateLimitBy LimitBy { get; set; } = RateLimitBy.Consumer;
+
+    /// <summary>The header whose value is counted when <see cref="LimitBy"/> is <c>header</c> (Kong's <c>header_name</c>).</summary>
+    public string? HeaderName { get; set; }
+
+    public RateLimitPolicy Policy { get; set; } = RateLimitPolicy.Local;
+
+    /// <summary>When the counters cannot be reached: true lets the request through, false answers 503 (Kong's <c>fault_tolerant</c>).</summary>
+    public bool FaultTolerant { get; set; } = true;
+
+    /// <summary>The shortest time between two warnings that the counters cannot be reached.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan FaultWarningInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Adds <c>X-RateLimit-Window-Start-{Window}</c> (Unix seconds of the window that counted the request), for audits and tests.</summary>
+    public bool ExposeWindowStart { get; set; }
+
+    /// <summary>Whether each route group is rate limited; a group not named here is.</summary>
+    public Dictionary<string, bool> RouteGroups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary><c>ConnectionStrings:redis</c>, read beside the section.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    public bool IsEnabledFor(string routeGroup) => RouteGroupSwitch.IsOn(RouteGroups, routeGroup);
+}
+
+/// <summary>
+/// Request header changes per route group after Kong's request-transformer plugin
+/// (https://docs.konghq.com/hub/kong-inc/request-transformer/), applied in its order: remove, rename, add.
+/// </summary>
+public sealed class RequestTransformOptions
+{
+    public List<string> Remove { get; set; } = [];
+
+    /// <summary>Old name to new name; the value is kept.</summary>
+    public Dictionary<string, string> Rename { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Name to value, set only when the request lacks the header (Kong's <c>add</c>).</summary>
+    public Dictionary<string, string> Add { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>The cross-origin policy, from <c>Gateway:Cors</c>; none when no origin is allowed.</summary>
+public sealed class GatewayCorsOptions
+{
+    public const string SectionName = GatewayOptions.SectionName + ":Cors";
+
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    public List<string> AllowedMethods { get; set; } = [];
+
+    public List<string> AllowedHeaders { get; set; } = [];
+
+    public List<string> ExposedHeaders { get; set; } = [];
+
+    public bool AllowCredentials { get; set; }
+
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan PreflightMaxAge { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>The other per route group settings, from <c>Gateway:RouteGroups:{group}</c>, and header limits.</summary>
+public sealed class RouteGroupPolicyOptions
+{
+    public const string SectionName = GatewayOptions.SectionName + ":RouteGroups";
+
+    public Dictionary<string, RouteGroupOptions> Groups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public RouteGroupOptions? For(string routeGroup)
+    {
+        foreach (var (group, options) in Groups)
+        {
+            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                return options;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>One route group's request transformation and overall timeout.</summary>
+public sealed class RouteGroupOptions
+{
+    public RequestTransformOptions Request { get; set; } = new();
+
+    /// <summary>The longest a request may take, start to end of the upstream's answer; past it the client gets 504.</summary>
+    public TimeSpan? Timeout { get; set; }
+}
+
+internal static class RouteGroupSwitch
+{
+    public static bool IsOn(Dictionary<string, bool> switches, string routeGroup)
+    {
+        // Configuration keys ignore case; the dictionary the binder fills may not.
+        foreach (var (group, on) in switches)
+        {
+            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                return on;
+            }
+        }
+
+        return true;
+    }
+}

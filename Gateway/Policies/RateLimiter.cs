@@ -1,0 +1,112 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Diagnostics;
+
+namespace MlPlatform.Gateway.Policies;
+
+/// <summary>The decision on one request: refused or not, and the headers that tell the client where it stands.</summary>
+internal readonly record struct RateLimitDecision(bool Allowed, bool Unavailable, string? ExceededWindow, long RetryAfterSeconds);
+
+/// <summary>
+/// Kong's rate-limiting plugin: identifies whose request it is (<c>limit_by</c>), counts it in every
+/// configured window through the store, writes <c>X-RateLimit-*</c> and <c>RateLimit-*</c> headers, and
+/// refuses it when any window is full (https://docs.konghq.com/hub/kong-inc/rate-limiting/).
+/// </summary>
+internal sealed class RateLimiter
+{
+    private readonly RateLimitingOptions _options;
+    private readonly RateLimitWindow[] _windows;
+    private readonly IRateLimitStore _store;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<RateLimiter> _logger;
+    private long _nextWarning = long.MinValue;
+
+    public RateLimiter(IOptions<RateLimitingOptions> options, IServiceProvider services, TimeProvider timeProvider, ILogger<RateLimiter> logger)
+    {
+        _options = options.Value;
+        _windows = RateLimitWindows.From(_options);
+        _store = _options.Policy == RateLimitPolicy.Redis
+            ? services.GetRequiredService<RedisRateLimitStore>()
+            : services.GetRequiredService<LocalRateLimitStore>();
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, Consumer? consumer)
+    {
+        var measured = new RateLimitCount(_windows, _timeProvider);
+        var allowed = await _store.TryAcquireAsync(Identifier(context, consumer), measured).ConfigureAwait(false);
+        var (nowSeconds, starts, ends, counts, count) = (measured.Now, measured.Starts, measured.Ends, measured.Counts, _windows.Length);
+        if (allowed is null)
+        {
+            WarnUnavailable(_timeProvider.GetUtcNow().ToUnixTimeSeconds());
+            // Kong's fault_tolerant: without counters, traffic goes on with no rate-limit headers.
+            return new RateLimitDecision(_options.FaultTolerant, Unavailable: true, null, 0);
+        }
+
+        var headers = context.Response.Headers;
+        var closest = 0;
+        var closestRemaining = long.MaxValue;
+        string? exceeded = null;
+        long retryAfter = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var window = _windows[i];
+            var remaining = Math.Max(0, window.Limit - counts[i]);
+            headers[window.LimitHeader] = window.LimitText;
+            headers[window.RemainingHeader] = remaining.ToString(CultureInfo.InvariantCulture);
+            if (_options.ExposeWindowStart)
+            {
+                headers[window.WindowStartHeader] = starts[i].ToString(CultureInfo.InvariantCulture);
+            }
+
+            // Shortest window first, so a tie goes to the window that resets soonest, as in Kong.
+            if (remaining < closestRemaining)
+            {
+                closest = i;
+                closestRemaining = remaining;
+            }
+
+            if (allowed == false && counts[i] >= window.Limit)
+            {
+                // A request refused by several windows may come back when the last of them resets.
+                var reset = ends[i] - nowSeconds;
+                if (reset >= retryAfter)
+                {
+                    retryAfter = reset;
+                    exceeded = window.LowerName;
+                }
+            }
+        }
+
+        headers["RateLimit-Limit"] = _windows[closest].LimitText;
+        headers["RateLimit-Remaining"] = closestRemaining.ToString(CultureInfo.InvariantCulture);
+        headers["RateLimit-Reset"] = Math.Max(1, ends[closest] - nowSeconds).ToString(CultureInfo.InvariantCulture);
+        return new RateLimitDecision(allowed == true, Unavailable: false, exceeded, Math.Max(1, retryAfter));
+    }
+
+    private string Identifier(HttpContext context, Consumer? consumer)
+    {
+        // As in Kong, an identifier that cannot be had falls back to the client's address.
+        switch (_options.LimitBy)
+        {
+            case RateLimitBy.Consumer when consumer is not null:
+                return "consumer:" + consumer.Id;
+            case RateLimitBy.Header when context.Request.Headers[_options.HeaderName!] is { Count: > 0 } value && value[0] is { Length: > 0 } header:
+                return "header:" + header;
+            case RateLimitBy.Path:
+                return "path:" + context.Request.Path.Value;
+            default:
+                return "ip:" + context.Connection.RemoteIpAddress;
+        }
+    }
+
+    private void WarnUnavailable(long now)
+    {
+        var due = Interlocked.Read(ref _nextWarning);
+        if (now >= due && Interlocked.CompareExchange(ref _nextWarning, now + (long)_options.FaultWarningInterval.TotalSeconds, due) == due)
+        {
+            GatewayLog.RateLimitCountersUnavailable(_logger, _options.Policy.ToString().ToLowerInvariant(), _options.FaultTolerant);
+        }
+    }
+}

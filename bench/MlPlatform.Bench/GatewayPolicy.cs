@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Bench;
+
+/// <summary>
+/// What the gateway's traffic policy costs: requests/s through the gateway to one cheap upstream with no
+/// policy, with key-auth, with key-auth and a local rate limit that is never reached, and with key-auth and
+/// the same limit counted in Redis; each as a ratio to no policy, measured in the same run.
+/// </summary>
+internal static class GatewayPolicy
+{
+    public const string Id = "gateway-policy";
+
+    private const string Key = "bench-key-0123456789";
+
+    public static async Task RunAsync(BenchSettings settings)
+    {
+        await using var upstream = await CheapUpstream.StartAsync();
+        using var redis = StartRedis(out var redisPort);
+        try
+        {
+            var variants = new (string Name, Dictionary<string, string?> Settings)[]
+            {
+                ("no policy (reference)", Settings(upstream.Address, auth: false, rateLimit: null)),
+                ("key-auth", Settings(upstream.Address, auth: true, rateLimit: null)),
+                ("key-auth + local rate limit", Settings(upstream.Address, auth: true, rateLimit: "local")),
+                ("key-auth + Redis rate limit", Settings(upstream.Address, auth: true, rateLimit: "redis")),
+            };
+            foreach (var variant in variants)
+            {
+                variant.Settings["ConnectionStrings__redis"] = $"127.0.0.1:{redisPort.ToString(CultureInfo.InvariantCulture)}";
+            }
+
+            var gateways = new List<ServiceProcess>();
+            try
+            {
+                foreach (var variant in variants)
+                {
+                    gateways.Add(await ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", variant.Settings));
+                }
+
+                var concurrency = settings.Concurrency * 4;
+                var clients = gateways.Select(g => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = g.BaseAddress }).ToArray();
+                static HttpRequestMessage Request()
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Get, "/v2/models/tiny/ready");
+                    request.Headers.Add("apikey", Key);
+                    return request;
+                }
+
+                foreach (var client in clients)
+                {
+                    await LoadGenerator.RunAsync(client, Request, concurrency, settings.Warmup);
+                }
+
+                // Interleaved rounds, so drift in the machine's speed falls on every variant alike.
+                var results = variants.Select(_ => new List<LoadResult>()).ToArray();
+                for (var round = 0; round < settings.Rounds; round++)
+                {
+                    for (var i = 0; i < variants.Length; i++)
+                    {
+                        results[i].Add(await LoadGenerator.RunAsync(clients[i], Request, concurrency, settings.Duration));
+                        Console.WriteLine($"round {round + 1}: {variants[i].Name}: {results[i][^1]}");
+                    }
+                }
+
+                var rates = results.Select(r => r.Sum(x => x.Completed) / r.Sum(x => x.Elapsed.TotalSeconds)).ToArray();
+                var body = new StringBuilder()
+                    .AppendLine(CultureInfo.InvariantCulture, $"`GET /v2/models/tiny/ready` through one gateway (Release build, its own process) to an in-process Kestrel upstream answering 15 bytes; one gateway per variant, all started at once, {concurrency} concurrent clients, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s; a real redis-server on loopback for the Redis variant. Rate limits are 1e9 a second and 1e12 an hour, so every request is counted and none refused. Client errors: {results.Sum(r => r.Sum(x => x.Failed))}.")
+                    .AppendLine()
+                    .AppendLine("| policy | requests/s | p50 ms | p99 ms | ratio to no policy |")
+                    .AppendLine("| --- | ---: | ---: | ---: | ---: |");
+                for (var i = 0; i < variants.Length; i++)
+                {
+                    body.AppendLine(CultureInfo.InvariantCulture, $"| {variants[i].Name} | {rates[i]:F0} | {Median(results[i], r => r.P50Milliseconds):F2} | {Median(results[i], r => r.P99Milliseconds):F2} | {rates[i] / rates[0]:F2}x |");
+                }
+
+                body.AppendLine()
+                    .AppendLine(CultureInfo.InvariantCulture, $"**key-auth + local = {rates[2] / rates[0]:F2}x** (goal at least 0.85x); **key-auth + Redis = {rates[3] / rates[0]:F2}x** (goal at least 0.6x). Kong publishes 0.74x for key-auth + rate-limiting.")
+                    .AppendLine()
+                    .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
+                Console.WriteLine($"key-auth {rates[1] / rates[0]:F2}x, +local {rates[2] / rates[0]:F2}x, +redis {rates[3] / rates[0]:F2}x");
+                ResultsFile.WriteSection(Id, "Gateway traffic policy: key-auth and rate limiting vs no policy", body.ToString());
+                foreach (var client in clients)
+                {
+                    client.Dispose();
+                }
+            }
+            finally
+            {
+                foreach (var gateway in gateways)
+                {
+                    await gateway.DisposeAsync();
+                }
+            }
+        }
+        finally
+        {
+            if (!redis.HasExited)
+            {
+                redis.Kill();
+                await redis.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static Dictionary<string, string?> Settings(Uri upstream, bool auth, string? rateLimit)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+            ["Gateway__KeyAuth__Consumers__bench__Username"] = "bench",
+            ["Gateway__KeyAuth__Consumers__bench__KeyHashes__0"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key))),
+            ["Gateway__RateLimiting__Second"] = "1000000000",
+            ["Gateway__RateLimiting__Hour"] = "1000000000000",
+            ["Gateway__RateLimiting__Policy"] = rateLimit ?? "local",
+        };
+        foreach (var service in (string[])["preprocessing", "inference", "postprocessing"])
+        {
+            settings[$"services__{service}__http__0"] = upstream.ToString().TrimEnd('/');
+        }
+
+        foreach (var group in (string[])["predict", "inference", "preprocessing", "postprocessing"])
+        {
+            settings[$"Gateway__KeyAuth__RouteGroups__{group}"] = auth ? "true" : "false";
+            settings[$"Gateway__RateLimiting__RouteGroups__{group}"] = rateLimit is null ? "false" : "true";
+        }
+
+        return settings;
+    }
+
+    private static Process StartRedis(out int port)
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var startInfo = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("redis-server did not start; install it (apt-get install redis-server).");
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        return process;
+    }
+
+    private static double Median(List<LoadResult> results, Func<LoadResult, double> selector)
+    {
+        var values = results.Select(selector).Order().ToArray();
+        return values[values.Length / 2];
+    }
+
+    /// <summary>An upstream that costs next to nothing: a tiny constant answer on /v2/..., and /health for the gateway's probes.</summary>
+    private sealed class CheapUpstream(WebApplication app) : IAsyncDisposable
+    {
+        private static readonly byte[] Answer = """{"ready":true}"""u8.ToArray();
+
+        public Uri Address { get; } = new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
+
+        public static async Task<CheapUpstream> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            app.MapGet("/health", () => "Healthy");
+            app.MapGet("/v2/{**rest}", (HttpContext context) =>
+            {
+                context.Response.ContentType = "application/json";
+                context.Response.ContentLength = Answer.Length;
+                return context.Response.Body.WriteAsync(Answer).AsTask();
+            });
+            await app.StartAsync();
+            return new CheapUpstream(app);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
