@@ -61,7 +61,8 @@ catch (OperationCanceledException)
     return 0;
 }
 
-ResourceTable.Print(run);
+// The key the gateway's development consumer accepts (its hash is in Gateway/appsettings.json), shown so the first curl works.
+ResourceTable.Print(run, configuration["AppHost:DevelopmentApiKey"]);
 
 try
 {

@@ -5,7 +5,7 @@ namespace MlPlatform.AppHost;
 /// <summary>The summary printed once everything is up: each replica, its state, process and address.</summary>
 internal static class ResourceTable
 {
-    public static void Print(LocalRun run)
+    public static void Print(LocalRun run, string? apiKey)
     {
         var rows = run.Replicas.ToList();
         Console.WriteLine();
@@ -20,7 +20,8 @@ internal static class ResourceTable
         {
             Console.WriteLine();
             Console.WriteLine($"MlPlatform is up. Predict through the gateway at {gateway.Url}:");
-            Console.WriteLine($"  curl -s {gateway.Url}v1/models/mnist:predict -H 'Content-Type: image/png' --data-binary @models/mnist/example-7.png");
+            var keyHeader = string.IsNullOrEmpty(apiKey) ? "" : $"-H 'apikey: {apiKey}' ";
+            Console.WriteLine($"  curl -s {gateway.Url}v1/models/mnist:predict {keyHeader}-H 'Content-Type: image/png' --data-binary @models/mnist/example-7.png");
             Console.WriteLine($"API reference: {gateway.Url}docs    Stop: Ctrl+C");
         }
 
