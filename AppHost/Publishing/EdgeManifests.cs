@@ -72,29 +72,55 @@ internal sealed class EdgeManifests(PublishOptions options)
         };
     }
 
-    /// <summary>The gateway accepts traffic only from the Ingress controller's namespace.</summary>
+    /// <summary>The gateway accepts traffic only from the Ingress controller's namespace (and Prometheus's, for its metrics).</summary>
     public V1NetworkPolicy GatewayPolicy(ServiceResource gateway) => Policy(
         gateway.Name,
         ServiceManifests.HttpPort,
-        [new V1NetworkPolicyPeer { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = options.IngressNamespace } } }]);
+        [NamespacePeer(options.IngressNamespace)],
+        exposesMetrics: true);
 
-    /// <summary>A resource accepts traffic only from the pods of the services that reference it in the model.</summary>
-    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<ServiceResource> callers) => Policy(
+    /// <summary>
+    /// A resource accepts traffic only from the pods of the services that reference it in the model, and,
+    /// when it <paramref name="exposesMetrics"/>, from the metrics namespace on the HTTP port.
+    /// </summary>
+    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<ServiceResource> callers, bool exposesMetrics) => Policy(
         name,
         port,
-        callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList());
+        callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList(),
+        exposesMetrics);
 
-    private V1NetworkPolicy Policy(string name, int port, IList<V1NetworkPolicyPeer> from) => new()
+    private static V1NetworkPolicyPeer NamespacePeer(string name) =>
+        new() { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = name } } };
+
+    private static V1NetworkPolicyIngressRule Rule(IList<V1NetworkPolicyPeer> from, int port) =>
+        new() { FromProperty = from, Ports = [new V1NetworkPolicyPort { Port = port, Protocol = "TCP" }] };
+
+    private V1NetworkPolicy Policy(string name, int port, IList<V1NetworkPolicyPeer> from, bool exposesMetrics)
     {
-        ApiVersion = "networking.k8s.io/v1",
-        Kind = "NetworkPolicy",
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = options.Namespace, Labels = new Dictionary<string, string> { [Labels.PartOf] = Labels.Application } },
-        Spec = new V1NetworkPolicySpec
+        // No rules means nothing may connect (a service no one references, with no metrics namespace).
+        var rules = new List<V1NetworkPolicyIngressRule>();
+        if (from.Count > 0)
         {
-            PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(name) },
-            PolicyTypes = ["Ingress"],
-            // No peers means nothing may connect (a service no one references).
-            Ingress = from.Count == 0 ? [] : [new V1NetworkPolicyIngressRule { FromProperty = from, Ports = [new V1NetworkPolicyPort { Port = port, Protocol = "TCP" }] }],
-        },
-    };
+            rules.Add(Rule(from, port));
+        }
+
+        // The pods' prometheus.io annotations point a scraper at /metrics on the HTTP port.
+        if (exposesMetrics && options.MetricsNamespace is { } metricsNamespace)
+        {
+            rules.Add(Rule([NamespacePeer(metricsNamespace)], ServiceManifests.HttpPort));
+        }
+
+        return new V1NetworkPolicy
+        {
+            ApiVersion = "networking.k8s.io/v1",
+            Kind = "NetworkPolicy",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = options.Namespace, Labels = new Dictionary<string, string> { [Labels.PartOf] = Labels.Application } },
+            Spec = new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(name) },
+                PolicyTypes = ["Ingress"],
+                Ingress = rules,
+            },
+        };
+    }
 }

@@ -41,7 +41,7 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
             var callers = order.Where(s => s.Connections.Contains(executable));
             set.AddObjects($"{executable.Name}-deployment.yaml", redis.Deployment(executable));
             set.AddObjects($"{executable.Name}-service.yaml", redis.Service(executable));
-            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, executable.TargetPort, callers));
+            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, executable.TargetPort, callers, exposesMetrics: false));
         }
 
         foreach (var service in order)
@@ -68,7 +68,7 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
 
             var policy = service.IsExternal
                 ? edge.GatewayPolicy(service)
-                : edge.ReferencedPolicy(service.Name, ServiceManifests.HttpPort, order.Where(s => s.References.Contains(service)));
+                : edge.ReferencedPolicy(service.Name, ServiceManifests.HttpPort, order.Where(s => s.References.Contains(service)), exposesMetrics: true);
             set.AddObjects($"{service.Name}-networkpolicy.yaml", policy);
         }
 

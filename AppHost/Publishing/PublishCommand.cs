@@ -75,6 +75,9 @@ internal static class PublishCommand
         Console.WriteLine(options.Host is null
             ? $"Entry: http://<address of the Ingress>/  (kubectl get ingress -n {options.Namespace} gateway)"
             : $"Entry: {scheme}://{options.Host}/");
+        Console.WriteLine(options.MetricsNamespace is null
+            ? "Metrics: no namespace may scrape /metrics (--metrics-namespace <ns> lets one in)"
+            : $"Metrics: pods in namespace '{options.MetricsNamespace}' may scrape /metrics on port {ServiceManifests.HttpPort} (--metrics-namespace none turns this off)");
         Console.WriteLine();
         Console.WriteLine("Build and push the images (from the repository root):");
         var images = model.Services.Select(s => s.Name).ToList();

@@ -25,12 +25,18 @@ public sealed partial record PublishOptions
     /// <summary>The namespace the Ingress controller runs in: the only one whose pods may reach the gateway.</summary>
     public string IngressNamespace { get; init; } = "ingress-nginx";
 
+    /// <summary>
+    /// The namespace whose pods (Prometheus) may scrape every service's <c>/metrics</c>; null lets no namespace in.
+    /// On the command line an empty value or <c>none</c> means null.
+    /// </summary>
+    public string? MetricsNamespace { get; init; } = "monitoring";
+
     /// <summary>Replace an output folder that already holds files.</summary>
     public bool Force { get; init; }
 
     public const string Usage =
         "Usage: dotnet run --project AppHost -- publish --output <dir> [--namespace <ns>] [--registry <registry>] [--tag <tag>] " +
-        "[--host <host>] [--tls-secret <secret>] [--ingress-class <class>] [--ingress-namespace <ns>] [--force] [--AppHost:<setting>=<value>]";
+        "[--host <host>] [--tls-secret <secret>] [--ingress-class <class>] [--ingress-namespace <ns>] [--metrics-namespace <ns>|none] [--force] [--AppHost:<setting>=<value>]";
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex Dns1123Label();
@@ -56,7 +62,7 @@ public sealed partial record PublishOptions
         var settings = new List<string>();
         var errors = new List<string>();
         var force = false;
-        string[] known = ["--output", "--namespace", "--registry", "--tag", "--host", "--tls-secret", "--ingress-class", "--ingress-namespace"];
+        string[] known = ["--output", "--namespace", "--registry", "--tag", "--host", "--tls-secret", "--ingress-class", "--ingress-namespace", "--metrics-namespace"];
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -109,6 +115,7 @@ public sealed partial record PublishOptions
         }
 
         var defaults = new PublishOptions { Output = output! };
+        var metricsNamespace = values.TryGetValue("--metrics-namespace", out var metrics) ? metrics : defaults.MetricsNamespace;
         var options = defaults with
         {
             Namespace = values.GetValueOrDefault("--namespace", defaults.Namespace),
@@ -118,6 +125,7 @@ public sealed partial record PublishOptions
             TlsSecret = values.GetValueOrDefault("--tls-secret"),
             IngressClass = values.GetValueOrDefault("--ingress-class", defaults.IngressClass),
             IngressNamespace = values.GetValueOrDefault("--ingress-namespace", defaults.IngressNamespace),
+            MetricsNamespace = metricsNamespace is "" or "none" ? null : metricsNamespace,
             Force = force,
         };
         return (options, settings, options.Validate());
@@ -139,6 +147,12 @@ public sealed partial record PublishOptions
             $"--namespace '{Namespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
         Check(Dns1123Label().IsMatch(IngressNamespace),
             $"--ingress-namespace '{IngressNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
+        if (MetricsNamespace is not null)
+        {
+            Check(Dns1123Label().IsMatch(MetricsNamespace),
+                $"--metrics-namespace '{MetricsNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit (or none).");
+        }
+
         Check(RegistryPrefix().IsMatch(Registry),
             $"--registry '{Registry}' is not an image registry: a lower-case host with an optional :port and /path, for example ghcr.io/acme or localhost:5000.");
         Check(TagAndLabel().IsMatch(Tag),

@@ -77,7 +77,7 @@ internal sealed class GatewayPolicyMiddleware(
 
     private async Task RateLimitedAsync(HttpContext context, string group, Consumer? consumer)
     {
-        var decision = await rateLimiter.CheckAsync(context, consumer).ConfigureAwait(false);
+        var decision = await rateLimiter.CheckAsync(context, group, consumer).ConfigureAwait(false);
         if (!decision.Allowed)
         {
             if (decision.Unavailable)

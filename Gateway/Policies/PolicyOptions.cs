@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using MlPlatform.Gateway.Extensions;
 
 namespace MlPlatform.Gateway.Policies;
@@ -101,13 +103,73 @@ public sealed class RateLimitingOptions
     /// <summary>Adds <c>X-RateLimit-Window-Start-{Window}</c> (Unix seconds of the window that counted the request), for audits and tests.</summary>
     public bool ExposeWindowStart { get; set; }
 
-    /// <summary>Whether each route group is rate limited; a group not named here is.</summary>
-    public Dictionary<string, bool> RouteGroups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// Whether each route group is rate limited, and any windows of its own; a group not named here is limited with
+    /// the windows above. <c>RouteGroups:{group}=false</c> is short for <c>RouteGroups:{group}:Enabled=false</c>.
+    /// </summary>
+    public Dictionary<string, RouteGroupRateLimitOptions> RouteGroups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary><c>ConnectionStrings:redis</c>, read beside the section.</summary>
     public string? RedisConnectionString { get; set; }
 
-    public bool IsEnabledFor(string routeGroup) => RouteGroupSwitch.IsOn(RouteGroups, routeGroup);
+    public bool IsEnabledFor(string routeGroup) => For(routeGroup)?.Enabled ?? true;
+
+    public RouteGroupRateLimitOptions? For(string routeGroup)
+    {
+        // Configuration keys ignore case; the dictionary the binder fills may not.
+        foreach (var (group, options) in RouteGroups)
+        {
+            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                return options;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// One route group's rate limiting, as Kong's rate-limiting plugin configured on a route: windows set here replace
+/// the global windows for the group, and the group is counted apart from the others. <c>LimitBy</c>, <c>Policy</c>
+/// and <c>FaultTolerant</c> stay global. Bound from either a boolean (the switch alone) or a section.
+/// </summary>
+[TypeConverter(typeof(RouteGroupRateLimitConverter))]
+public sealed class RouteGroupRateLimitOptions
+{
+    /// <summary>The setting names a group's section may hold; anything else is a typo, refused on start.</summary>
+    public static readonly string[] Keys = ["Enabled", "Second", "Minute", "Hour", "Day", "Month", "Year"];
+
+    public bool Enabled { get; set; } = true;
+
+    public long? Second { get; set; }
+
+    public long? Minute { get; set; }
+
+    public long? Hour { get; set; }
+
+    public long? Day { get; set; }
+
+    public long? Month { get; set; }
+
+    public long? Year { get; set; }
+
+    public bool HasOwnWindows => Second is not null || Minute is not null || Hour is not null || Day is not null || Month is not null || Year is not null;
+}
+
+/// <summary>
+/// Lets the binder read <c>RouteGroups:{group}=false</c>, the form before groups had windows of their own, into
+/// <see cref="RouteGroupRateLimitOptions"/>. The binder drops a group whose value this cannot convert, so
+/// <see cref="ValidateRateLimitingOptions"/> refuses such a value on start, naming its key.
+/// </summary>
+public sealed class RouteGroupRateLimitConverter : TypeConverter
+{
+    public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) =>
+        sourceType == typeof(string) || base.CanConvertFrom(context, sourceType);
+
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) => value is string text
+        ? new RouteGroupRateLimitOptions { Enabled = bool.TryParse(text.Trim(), out var enabled) ? enabled : throw new FormatException($"'{text}' is neither true nor false.") }
+        : base.ConvertFrom(context, culture, value);
 }
 
 /// <summary>

@@ -69,15 +69,22 @@ internal sealed class RateLimitWindow(RateLimitPeriod period, long limit)
 internal static class RateLimitWindows
 {
     /// <summary>The configured windows, shortest first.</summary>
-    public static RateLimitWindow[] From(RateLimitingOptions options)
+    public static RateLimitWindow[] From(RateLimitingOptions options) =>
+        From(options.Second, options.Minute, options.Hour, options.Day, options.Month, options.Year);
+
+    /// <summary>A route group's own windows, shortest first; empty when it has none and uses the global ones.</summary>
+    public static RateLimitWindow[] From(RouteGroupRateLimitOptions options) =>
+        From(options.Second, options.Minute, options.Hour, options.Day, options.Month, options.Year);
+
+    private static RateLimitWindow[] From(long? second, long? minute, long? hour, long? day, long? month, long? year)
     {
         var windows = new List<RateLimitWindow>(6);
-        Add(windows, RateLimitPeriod.Second, options.Second);
-        Add(windows, RateLimitPeriod.Minute, options.Minute);
-        Add(windows, RateLimitPeriod.Hour, options.Hour);
-        Add(windows, RateLimitPeriod.Day, options.Day);
-        Add(windows, RateLimitPeriod.Month, options.Month);
-        Add(windows, RateLimitPeriod.Year, options.Year);
+        Add(windows, RateLimitPeriod.Second, second);
+        Add(windows, RateLimitPeriod.Minute, minute);
+        Add(windows, RateLimitPeriod.Hour, hour);
+        Add(windows, RateLimitPeriod.Day, day);
+        Add(windows, RateLimitPeriod.Month, month);
+        Add(windows, RateLimitPeriod.Year, year);
         return [.. windows];
     }
 

@@ -16,6 +16,7 @@ internal sealed class RateLimiter
 {
     private readonly RateLimitingOptions _options;
     private readonly RateLimitWindow[] _windows;
+    private readonly Dictionary<string, RateLimitWindow[]> _groupWindows = new(StringComparer.OrdinalIgnoreCase);
     private readonly IRateLimitStore _store;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<RateLimiter> _logger;
@@ -25,6 +26,14 @@ internal sealed class RateLimiter
     {
         _options = options.Value;
         _windows = RateLimitWindows.From(_options);
+        foreach (var (group, settings) in _options.RouteGroups)
+        {
+            if (settings.HasOwnWindows)
+            {
+                _groupWindows[group] = RateLimitWindows.From(settings);
+            }
+        }
+
         _store = _options.Policy == RateLimitPolicy.Redis
             ? services.GetRequiredService<RedisRateLimitStore>()
             : services.GetRequiredService<LocalRateLimitStore>();
@@ -32,11 +41,22 @@ internal sealed class RateLimiter
         _logger = logger;
     }
 
-    public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, Consumer? consumer)
+    public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, string routeGroup, Consumer? consumer)
     {
-        var measured = new RateLimitCount(_windows, _timeProvider);
-        var allowed = await _store.TryAcquireAsync(Identifier(context, consumer), measured).ConfigureAwait(false);
-        var (nowSeconds, starts, ends, counts, count) = (measured.Now, measured.Starts, measured.Ends, measured.Counts, _windows.Length);
+        var identifier = Identifier(context, consumer);
+        var windows = _windows;
+        if (_groupWindows.TryGetValue(routeGroup, out var own))
+        {
+            // A group with windows of its own is counted apart, as a route's own plugin is in Kong; its counter
+            // also holds a different set of windows. Shared identifiers start with their limit_by, never a group,
+            // so the two cannot meet in either store (the whole identifier is the Redis hash tag).
+            windows = own;
+            identifier = string.Concat(routeGroup, "/", identifier);
+        }
+
+        var measured = new RateLimitCount(windows, _timeProvider);
+        var allowed = await _store.TryAcquireAsync(identifier, measured).ConfigureAwait(false);
+        var (nowSeconds, starts, ends, counts, count) = (measured.Now, measured.Starts, measured.Ends, measured.Counts, windows.Length);
         if (allowed is null)
         {
             WarnUnavailable(_timeProvider.GetUtcNow().ToUnixTimeSeconds());
@@ -51,7 +71,7 @@ internal sealed class RateLimiter
         long retryAfter = 0;
         for (var i = 0; i < count; i++)
         {
-            var window = _windows[i];
+            var window = windows[i];
             var remaining = Math.Max(0, window.Limit - counts[i]);
             headers[window.LimitHeader] = window.LimitText;
             headers[window.RemainingHeader] = remaining.ToString(CultureInfo.InvariantCulture);
@@ -79,7 +99,7 @@ internal sealed class RateLimiter
             }
         }
 
-        headers["RateLimit-Limit"] = _windows[closest].LimitText;
+        headers["RateLimit-Limit"] = windows[closest].LimitText;
         headers["RateLimit-Remaining"] = closestRemaining.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Reset"] = Math.Max(1, ends[closest] - nowSeconds).ToString(CultureInfo.InvariantCulture);
         return new RateLimitDecision(allowed == true, Unavailable: false, exceeded, Math.Max(1, retryAfter));

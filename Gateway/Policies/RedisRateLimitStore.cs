@@ -114,7 +114,7 @@ internal sealed class RedisRateLimitStore(RedisConnection connection) : IRateLim
         for (var i = 0; i < windows.Length; i++)
         {
             // The identifier in braces is a Redis Cluster hash tag: every window of one identifier lands on one
-            // node, which a multi-key script needs.
+            // node, which a multi-key script needs. A route group with windows of its own is part of the identifier.
             keys[i] = string.Concat(KeyPrefix, "{", identifier, "}:", windows[i].LowerName, ":", starts[i].ToString(CultureInfo.InvariantCulture));
             values[i] = windows[i].Limit;
             // A second past the window's end, so a key never outlives its window by more than that.

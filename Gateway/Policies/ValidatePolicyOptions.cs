@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Proxy;
 using StackExchange.Redis;
@@ -94,8 +95,8 @@ internal sealed class ValidateKeyAuthOptions : IValidateOptions<KeyAuthOptions>
     }
 }
 
-/// <summary>Windows, limit_by and, for the redis policy, its connection string.</summary>
-internal sealed class ValidateRateLimitingOptions : IValidateOptions<RateLimitingOptions>
+/// <summary>Windows (global and per route group), limit_by and, for the redis policy, its connection string.</summary>
+internal sealed class ValidateRateLimitingOptions(IConfiguration configuration) : IValidateOptions<RateLimitingOptions>
 {
     public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
     {
@@ -112,6 +113,7 @@ internal sealed class ValidateRateLimitingOptions : IValidateOptions<RateLimitin
         }
 
         RouteGroupNames.Check(problems, $"{section}:RouteGroups", options.RouteGroups.Keys);
+        CheckRouteGroups(problems, $"{section}:RouteGroups", options);
 
         if (options.Policy == RateLimitPolicy.Redis)
         {
@@ -127,6 +129,55 @@ internal sealed class ValidateRateLimitingOptions : IValidateOptions<RateLimitin
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private void CheckRouteGroups(List<string> problems, string section, RateLimitingOptions options)
+    {
+        foreach (var (group, settings) in options.RouteGroups)
+        {
+            foreach (var window in RateLimitWindows.From(settings))
+            {
+                if (window.Limit < 1)
+                {
+                    problems.Add($"{section}:{group}:{window.Name} is {window.LimitText}; a window's limit must be at least 1 (leave it unset for no limit).");
+                }
+            }
+        }
+
+        // The binder skips keys it does not know, drops a group whose value it cannot convert (leaving the group
+        // limited by the global windows) and, given a group both a value and keys, keeps the value alone: each would
+        // leave a typed limit silently unenforced, so the configuration itself is read here.
+        foreach (var group in configuration.GetSection(section).GetChildren())
+        {
+            var keys = group.GetChildren().ToList();
+            if (keys.Count > 0 && !string.IsNullOrEmpty(group.Value))
+            {
+                problems.Add($"{group.Path} is '{group.Value}' and also has keys ({string.Join(", ", keys.Select(k => k.Key))}); use {group.Path}:Enabled instead of the value.");
+            }
+            else if (keys.Count == 0 && !bool.TryParse(group.Value, out _))
+            {
+                problems.Add($"{group.Path} is '{group.Value}'; it must be true or false, or a section of {string.Join(", ", RouteGroupRateLimitOptions.Keys)}.");
+            }
+
+            foreach (var key in keys)
+            {
+                if (!RouteGroupRateLimitOptions.Keys.Contains(key.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    problems.Add($"{key.Path}: '{key.Key}' is not a route group's rate-limit setting; use one of {string.Join(", ", RouteGroupRateLimitOptions.Keys)}.");
+                }
+                else if (string.Equals(key.Key, "Enabled", StringComparison.OrdinalIgnoreCase))
+                {
+                    if (!bool.TryParse(key.Value, out _))
+                    {
+                        problems.Add($"{key.Path} is '{key.Value}'; it must be true or false.");
+                    }
+                }
+                else if (!long.TryParse(key.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                {
+                    problems.Add($"{key.Path} is '{key.Value}'; a window's limit must be a whole number of requests, at least 1.");
+                }
+            }
+        }
     }
 }
 

@@ -159,7 +159,8 @@ public sealed class KubernetesPublisherTests
     public void Publish_NetworkPolicies_SelectThePodsAndAdmitOnlyTheirCallers()
     {
         var model = PublishedManifests.Describe(("AppHost:Replicas:gateway", "2"));
-        using var published = PublishedManifests.Publish(model);
+        // Without the metrics rule, which Publish_NetworkPolicies_AdmitTheMetricsNamespaceToEveryService covers.
+        using var published = PublishedManifests.Publish(model, folder => new PublishOptions { Output = folder, MetricsNamespace = null });
         var podLabels = published.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Labels);
 
         foreach (var policy in published.OfType<V1NetworkPolicy>())
@@ -182,6 +183,64 @@ public sealed class KubernetesPublisherTests
         var gatewayPeer = Assert.Single(Assert.Single(published.Single<V1NetworkPolicy>("gateway").Spec.Ingress).FromProperty);
         Assert.Equal("ingress-nginx", gatewayPeer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
         Assert.Equal(podLabels.Keys.Order(), published.OfType<V1NetworkPolicy>().Select(p => p.Metadata.Name).Order());
+    }
+
+    [Fact]
+    public void Publish_NetworkPolicies_AdmitTheMetricsNamespaceToEveryService()
+    {
+        var model = PublishedManifests.Describe(("AppHost:Replicas:gateway", "2"));
+        using var withMetrics = PublishedManifests.Publish(model);
+        using var withoutMetrics = PublishedManifests.Publish(model, folder => new PublishOptions { Output = folder, MetricsNamespace = null });
+
+        Assert.Equal("monitoring", withMetrics.Options.MetricsNamespace);
+        foreach (var service in model.Services)
+        {
+            var rules = withMetrics.Single<V1NetworkPolicy>(service.Name).Spec.Ingress;
+            var metricsRule = rules[^1];
+            var peer = Assert.Single(metricsRule.FromProperty);
+            Assert.Null(peer.PodSelector);
+            Assert.Equal(new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" }, peer.NamespaceSelector.MatchLabels);
+            var port = Assert.Single(metricsRule.Ports);
+            Assert.Equal("8080", port.Port.Value);
+            Assert.Equal("TCP", port.Protocol);
+            // The callers' rules are as they were without metrics.
+            Assert.Equal(
+                KubernetesYaml.Serialize(withoutMetrics.Single<V1NetworkPolicy>(service.Name).Spec.Ingress),
+                KubernetesYaml.Serialize(rules.Take(rules.Count - 1).ToList()));
+        }
+
+        // Redis serves no /metrics: its policy does not change.
+        Assert.Equal(
+            KubernetesYaml.Serialize(withoutMetrics.Single<V1NetworkPolicy>("redis")),
+            KubernetesYaml.Serialize(withMetrics.Single<V1NetworkPolicy>("redis")));
+        Assert.DoesNotContain(withoutMetrics.OfType<V1NetworkPolicy>().SelectMany(p => p.Spec.Ingress).SelectMany(r => r.FromProperty), p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "monitoring");
+        Assert.True(withMetrics.Kustomize().ExitCode == 0);
+    }
+
+    [Fact]
+    public void Publish_MetricsNamespaceOption_SelectsThatNamespace()
+    {
+        using var published = PublishedManifests.Publish(
+            PublishedManifests.Describe(),
+            folder => new PublishOptions { Output = folder, MetricsNamespace = "observability" });
+
+        foreach (var policy in published.OfType<V1NetworkPolicy>())
+        {
+            Assert.Contains(policy.Spec.Ingress, r => r.FromProperty.Any(p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "observability"));
+        }
+    }
+
+    [Theory]
+    [InlineData(null, "monitoring")]
+    [InlineData("--metrics-namespace=", null)]
+    [InlineData("--metrics-namespace=none", null)]
+    [InlineData("--metrics-namespace=observability", "observability")]
+    public void Parse_MetricsNamespace_EmptyOrNoneTurnsItOff(string? arg, string? expected)
+    {
+        var (options, _, errors) = PublishOptions.Parse(arg is null ? ["--output", "/tmp/x"] : ["--output", "/tmp/x", arg]);
+
+        Assert.Empty(errors);
+        Assert.Equal(expected, options!.MetricsNamespace);
     }
 
     [Fact]
@@ -223,6 +282,8 @@ public sealed class KubernetesPublisherTests
     [InlineData("--registry", "Registry With Space", "--registry")]
     [InlineData("--tag", "-bad", "--tag")]
     [InlineData("--tls-secret", "cert", "--tls-secret")]
+    [InlineData("--metrics-namespace", "Monitoring", "--metrics-namespace")]
+    [InlineData("--metrics-namespace", "monitoring.local", "--metrics-namespace")]
     public void Parse_InvalidValue_ErrorNamesTheOption(string option, string value, string named)
     {
         var (_, _, errors) = PublishOptions.Parse(["--output", "/tmp/x", option, value]);

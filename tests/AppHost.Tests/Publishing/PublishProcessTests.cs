@@ -22,6 +22,7 @@ public sealed class PublishProcessTests : IDisposable
         Assert.Contains("docker build -f", console);
         Assert.Contains("ghcr.io/acme/mlplatform-inference:1.2.3", console);
         Assert.Contains("https://ml.example.com/", console);
+        Assert.Contains("Metrics: pods in namespace 'monitoring' may scrape /metrics on port 8080", console);
         Assert.True(File.Exists(Path.Combine(output, "kustomization.yaml")));
         Assert.True(File.Exists(Path.Combine(output, "redis-deployment.yaml")));
         Assert.Contains("namespace: ml-prod", File.ReadAllText(Path.Combine(output, "gateway-deployment.yaml")));
@@ -49,7 +50,25 @@ public sealed class PublishProcessTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--metrics-namespace=")]
+    [InlineData("--metrics-namespace", "none")]
+    public async Task Publish_MetricsNamespaceOff_NoPolicyAdmitsAMetricsNamespace(params string[] option)
+    {
+        var output = Path.Combine(_root, "k8s");
+
+        var (exitCode, console) = await PublishAsync(["--output", output, .. option]);
+
+        Assert.True(exitCode == 0, console);
+        Assert.Contains("Metrics: no namespace may scrape /metrics", console);
+        var policies = Directory.EnumerateFiles(output, "*-networkpolicy.yaml").Select(File.ReadAllText).ToList();
+        Assert.NotEmpty(policies);
+        Assert.All(policies, text => Assert.DoesNotContain("monitoring", text));
+        Assert.Contains(policies, text => text.Contains("kubernetes.io/metadata.name: ingress-nginx", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("--namespace", "Bad_Namespace", "--namespace")]
+    [InlineData("--metrics-namespace", "Prometheus_NS", "--metrics-namespace")]
     [InlineData("--AppHost:Replicas:inference=-1", null, "AppHost:Replicas:inference")]
     [InlineData("--replicas", "3", "Unknown option '--replicas'")]
     public async Task Publish_BadInput_ExitsTwoNamingTheProblemAndWritesNothing(string option, string? value, string named)
