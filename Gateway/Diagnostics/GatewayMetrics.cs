@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Gateway.Diagnostics;
 
@@ -20,11 +21,6 @@ public sealed class GatewayMetrics
 
     public static readonly ActivitySource ActivitySource = new(MeterName);
 
-    private static readonly InstrumentAdvice<double> DurationBuckets = new()
-    {
-        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    };
-
     private readonly ConcurrentDictionary<string, byte> _knownModels = new(StringComparer.Ordinal);
     private readonly Counter<long> _predictions;
     private readonly Histogram<double> _predictionDuration;
@@ -39,13 +35,13 @@ public sealed class GatewayMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _predictions = meter.CreateCounter<long>("mlplatform.gateway.predict.requests", "{request}", "Predict requests by model and outcome.");
-        _predictionDuration = meter.CreateHistogram<double>("mlplatform.gateway.predict.duration", "s", "Time from a predict request's arrival to its response.", advice: DurationBuckets);
-        _hopDuration = meter.CreateHistogram<double>("mlplatform.gateway.hop.duration", "s", "Time of one hop of a prediction, every replica tried included.", advice: DurationBuckets);
+        _predictionDuration = meter.CreateHistogram<double>("mlplatform.gateway.predict.duration", "s", "Time from a predict request's arrival to its response.", advice: InstrumentBuckets.Seconds);
+        _hopDuration = meter.CreateHistogram<double>("mlplatform.gateway.hop.duration", "s", "Time of one hop of a prediction, every replica tried included.", advice: InstrumentBuckets.Seconds);
         _retries = meter.CreateCounter<long>("mlplatform.gateway.retries", "{retry}", "Requests sent again to another replica, by service, route and reason.");
         _refused = meter.CreateCounter<long>("mlplatform.gateway.refused", "{request}", "Requests the gateway answered itself instead of forwarding, by route and reason.");
         _authFailures = meter.CreateCounter<long>("mlplatform.gateway.auth.failures", "{request}", "Requests refused with 401, by route group and reason (missing, invalid, conflicting).");
         _rateLimitRejections = meter.CreateCounter<long>("mlplatform.gateway.ratelimit.rejections", "{request}", "Requests refused with 429, by route group and the window that was full.");
-        _upstreamDuration = meter.CreateHistogram<double>("mlplatform.gateway.upstream.duration", "s", "Time one upstream call took, by cluster (service) and status code class.", advice: DurationBuckets);
+        _upstreamDuration = meter.CreateHistogram<double>("mlplatform.gateway.upstream.duration", "s", "Time one upstream call took, by cluster (service) and status code class.", advice: InstrumentBuckets.Seconds);
     }
 
     /// <summary>Lets <paramref name="model"/> appear as a tag; called once inference has served it.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Inference.Diagnostics;
 
@@ -9,14 +10,6 @@ public sealed class InferenceMetrics
     public const string MeterName = "MlPlatform.Inference";
 
     public static readonly ActivitySource ActivitySource = new(MeterName);
-
-    // Inference runs in milliseconds; the SDK's default buckets (0, 5, 10 ... seconds) would put everything in the first.
-    private static readonly InstrumentAdvice<double> DurationBuckets = new()
-    {
-        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    };
-
-    private static readonly InstrumentAdvice<int> BatchBuckets = new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] };
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
@@ -29,10 +22,10 @@ public sealed class InferenceMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("mlplatform.inference.requests", "{request}", "Inference requests by model and outcome.");
-        _requestDuration = meter.CreateHistogram<double>("mlplatform.inference.request.duration", "s", "Time from a request's arrival to its response.", advice: DurationBuckets);
-        _queueDuration = meter.CreateHistogram<double>("mlplatform.inference.queue.duration", "s", "Time a request waited in its model's batching queue.", advice: DurationBuckets);
-        _computeDuration = meter.CreateHistogram<double>("mlplatform.inference.compute.duration", "s", "Time of one ONNX Runtime execution.", advice: DurationBuckets);
-        _batchSize = meter.CreateHistogram<int>("mlplatform.inference.batch.size", "{item}", "Items in one execution.", advice: BatchBuckets);
+        _requestDuration = meter.CreateHistogram<double>("mlplatform.inference.request.duration", "s", "Time from a request's arrival to its response.", advice: InstrumentBuckets.Seconds);
+        _queueDuration = meter.CreateHistogram<double>("mlplatform.inference.queue.duration", "s", "Time a request waited in its model's batching queue.", advice: InstrumentBuckets.Seconds);
+        _computeDuration = meter.CreateHistogram<double>("mlplatform.inference.compute.duration", "s", "Time of one ONNX Runtime execution.", advice: InstrumentBuckets.Seconds);
+        _batchSize = meter.CreateHistogram<int>("mlplatform.inference.batch.size", "{item}", "Items in one execution.", advice: InstrumentBuckets.BatchItems);
         _executions = meter.CreateCounter<long>("mlplatform.inference.executions", "{execution}", "ONNX Runtime executions.");
     }
 
