@@ -29,8 +29,7 @@ internal static class GatewayPolicy
     public static async Task RunAsync(BenchSettings settings)
     {
         await using var upstream = await CheapUpstream.StartAsync();
-        using var redis = StartRedis(out var redisPort);
-        try
+        await using var redis = await RedisServer.StartAsync();
         {
             var variants = new (string Name, Dictionary<string, string?> Settings)[]
             {
@@ -41,7 +40,7 @@ internal static class GatewayPolicy
             };
             foreach (var variant in variants)
             {
-                variant.Settings["ConnectionStrings__redis"] = $"127.0.0.1:{redisPort.ToString(CultureInfo.InvariantCulture)}";
+                variant.Settings["ConnectionStrings__redis"] = redis.ConnectionString;
             }
 
             var gateways = new List<ServiceProcess>();
@@ -107,14 +106,6 @@ internal static class GatewayPolicy
                 }
             }
         }
-        finally
-        {
-            if (!redis.HasExited)
-            {
-                redis.Kill();
-                await redis.WaitForExitAsync();
-            }
-        }
     }
 
     private static Dictionary<string, string?> Settings(Uri upstream, bool auth, string? rateLimit)
@@ -141,24 +132,6 @@ internal static class GatewayPolicy
         }
 
         return settings;
-    }
-
-    private static Process StartRedis(out int port)
-    {
-        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var startInfo = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in (string[])["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("redis-server did not start; install it (apt-get install redis-server).");
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
     }
 
     private static double Median(List<LoadResult> results, Func<LoadResult, double> selector)

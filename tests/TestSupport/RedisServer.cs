@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 
-namespace MlPlatform.Gateway.Tests;
+namespace MlPlatform.TestSupport;
 
 /// <summary>A real redis-server on a free loopback port, nothing persisted, killed on dispose.</summary>
 public sealed class RedisServer : IAsyncDisposable
@@ -21,7 +21,11 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var port = GatewayProcess.ClosedAddress().Port;
+        // A port free now; redis-server binds it a moment later, which is safe enough on a test machine.
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
         var startInfo = new ProcessStartInfo(File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server")
         {
             RedirectStandardOutput = true,
