@@ -276,7 +276,26 @@ internal sealed class InferenceBodyReader
         // Between properties the fault lies with the object, not with the field before.
         _field = null;
         Advance(ref reader);
-        return reader.TokenType == JsonTokenType.PropertyName;
+        if (reader.TokenType != JsonTokenType.PropertyName)
+        {
+            return false;
+        }
+
+        // ValueTextEquals unescapes a name to compare it and throws InvalidOperationException on an escape that is
+        // no text (a lone surrogate such as "\ud800"), which would be a 500: check an escaped name once, here.
+        if (reader.ValueIsEscaped)
+        {
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                throw Error($"a property name is {NotText}");
+            }
+        }
+
+        return true;
     }
 
     private void Advance(ref Utf8JsonReader reader)

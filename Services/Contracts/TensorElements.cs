@@ -142,6 +142,14 @@ internal static class ElementJson
 
     private static bool TryReadNonFinite(ref Utf8JsonReader reader, out double value)
     {
+        // ValueTextEquals throws InvalidOperationException on an escape that is no text (a lone surrogate such as
+        // "\ud800"); such a string spells no number either, so it is the wrong kind of element, not a 500.
+        if (reader.ValueIsEscaped && !IsText(ref reader))
+        {
+            value = 0;
+            return false;
+        }
+
         if (reader.ValueTextEquals("NaN"u8))
         {
             value = double.NaN;
@@ -162,6 +170,19 @@ internal static class ElementJson
 
         value = 0;
         return false;
+    }
+
+    private static bool IsText(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            _ = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     // Only called once TryGetInt64/TryGetUInt64 failed, to tell "too big" from "has a fraction or exponent".

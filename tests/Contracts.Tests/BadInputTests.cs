@@ -331,6 +331,23 @@ public sealed class BadInputTests
         AssertRequestFails(Request($$"""{"name": "x", "shape": [1], "datatype": "FP{{escaped}}", "data": [1]}"""), "inputs[0].datatype", "unknown datatype");
     }
 
+    // Found by the reliability fuzz run (tests/Reliability.Tests): Utf8JsonReader.ValueTextEquals throws
+    // InvalidOperationException on these escapes when it has to unescape to compare, which the services answered with a 500.
+    [Theory]
+    [InlineData("\\ud800")]
+    [InlineData("\\udc00x")]
+    [InlineData("a\\ud83d")]
+    public void ReadRequest_LoneSurrogateEscapeInAPropertyNameOrANumber_Throws(string escaped)
+    {
+        AssertRequestFails($$"""{"{{escaped}}identifier": 1, "inputs": []}""", "body", "property name");
+        AssertRequestFails(Request($$"""{"name": "x", "{{escaped}}datatypes": 1, "shape": [1], "datatype": "FP32", "data": [1]}"""), "inputs[0]", "property name");
+        AssertRequestFails($$"""{"inputs": [], "outputs": [{"name": "y", "parameters{{escaped}}n": 3}]}""", "outputs[0]", "property name");
+        AssertRequestFails(Request($$"""{"name": "x", "shape": [1], "datatype": "FP32", "data": ["{{escaped}}NaN"]}"""), "inputs[0].data", "element 0");
+        AssertRequestFails(Request($$"""{"name": "x", "shape": [1], "datatype": "FP64", "data": ["Infinity{{escaped}}"]}"""), "inputs[0].data", "element 0");
+        AssertResponseFails(Utf8($$"""{"{{escaped}}model_names": "m", "outputs": []}"""), null, "body", "property name");
+        AssertResponseFails(Utf8($$"""{"outputs": [{"name": "y", "{{escaped}}datatypes": 1, "shape": [1], "datatype": "FP32", "data": [1]}]}"""), null, "outputs[0]", "property name");
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]

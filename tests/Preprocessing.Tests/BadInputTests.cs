@@ -36,6 +36,10 @@ public sealed class BadInputTests(BundledServicesFixture fixture) : IClassFixtur
         { "instance that is a string", 400, ["instances[0]:", "is a string"] },
         { "number beyond float", 400, ["instances[0]:", "does not fit a 32-bit float"] },
         { "too many instances", 400, ["instances:", "more than 64", "at most 64"] },
+        // Found by the reliability fuzz run: an escape that is no text (a lone surrogate) made the JSON reader throw, a 500.
+        { "lone surrogate in a property name", 400, ["JSON body has a property name", "unpaired surrogate"] },
+        { "lone surrogate in an instance's property name", 400, ["instances[0]:", "property name", "unpaired surrogate"] },
+        { "lone surrogate in b64", 400, ["instances[0].b64:", "unpaired surrogate"] },
     };
 
     [Theory]
@@ -120,6 +124,9 @@ public sealed class BadInputTests(BundledServicesFixture fixture) : IClassFixtur
             "instance with null" => (Json("""{"instances": [[1, null]]}"""), "application/json"),
             "instance that is a string" => (Json($$"""{"instances": ["{{digitB64}}"]}"""), "application/json"),
             "number beyond float" => (Json("""{"instances": [[1e300]]}"""), "application/json"),
+            "lone surrogate in a property name" => (Json("""{"\ud800instances": [[1]]}"""), "application/json"),
+            "lone surrogate in an instance's property name" => (Json("""{"instances": [{"\ud800b64xxxx": "AAAA"}]}"""), "application/json"),
+            "lone surrogate in b64" => (Json("""{"instances": [{"b64": "\ud800AAAA"}]}"""), "application/json"),
             "too many instances" => (Json($$"""{"instances": [{{string.Join(",", Enumerable.Repeat(flat, 65))}}]}"""), "application/json"),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such case"),
         };

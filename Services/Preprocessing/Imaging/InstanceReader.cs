@@ -18,6 +18,8 @@ internal static class InstanceReader
 {
     private const int MaxNesting = 8;
 
+    private const string NotText = "not valid text (an unpaired surrogate escape such as \\ud800)";
+
     private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 64 };
 
     /// <exception cref="PreprocessException">The body or an instance cannot be read; the message names which.</exception>
@@ -39,6 +41,7 @@ internal static class InstanceReader
             var found = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
+                CheckPropertyName(ref reader, null);
                 if (!reader.ValueTextEquals("instances"u8))
                 {
                     // KServe clients may add fields such as signature_name; they do not change the tensor.
@@ -117,6 +120,7 @@ internal static class InstanceReader
         var done = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
+            CheckPropertyName(ref reader, field);
             if (!reader.ValueTextEquals("b64"u8) || done)
             {
                 throw BadRequest($"has the field '{reader.GetString()}'; an image instance is {{\"b64\": \"<base64 image>\"}} and nothing else", field);
@@ -143,7 +147,17 @@ internal static class InstanceReader
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, reader.ValueSpan.Length));
         try
         {
-            var length = reader.ValueIsEscaped ? reader.CopyString(buffer) : Copy(reader.ValueSpan, buffer);
+            int length;
+            try
+            {
+                length = reader.ValueIsEscaped ? reader.CopyString(buffer) : Copy(reader.ValueSpan, buffer);
+            }
+            catch (InvalidOperationException)
+            {
+                // CopyString throws on an escape that is no text (a lone surrogate such as "\ud800"): the client's fault.
+                throw BadRequest($"is {NotText}; send the image's bytes as base64", field);
+            }
+
             var text = buffer.AsSpan(0, length);
             if (text.StartsWith("data:"u8))
             {
@@ -175,6 +189,29 @@ internal static class InstanceReader
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// ValueTextEquals and GetString unescape a name and throw InvalidOperationException on an escape that is no text
+    /// (a lone surrogate such as "\ud800"), which would be a 500: an escaped name is checked once, before either runs.
+    /// </summary>
+    private static void CheckPropertyName(ref Utf8JsonReader reader, string? field)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            throw field is null
+                ? BadRequest($"the JSON body has a property name that is {NotText}")
+                : BadRequest($"has a property name that is {NotText}", field);
         }
     }
 
