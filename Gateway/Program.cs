@@ -5,6 +5,9 @@ using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
 
+// Read once, when the first socket is used, so it is set before anything else runs (unless the operator set it).
+GatewayIo.PreferInlineSocketCompletions();
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

@@ -44,38 +44,42 @@ public static class Extensions
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.Logging.AddOpenTelemetry(logging =>
+        // Traces and logs only leave the process through an exporter. Without one the SDK would still sample
+        // (the AppHost sets always_on), record and enrich a span for every request and client call, and keep a
+        // log pipeline, only to drop them: measurable work on every hop of a predict. Trace context still flows
+        // without it: ASP.NET Core starts an Activity from traceparent for its log scopes, and HttpClient sends
+        // the current one on.
+        var exportsTelemetry = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (exportsTelemetry)
         {
-            logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
-        });
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.IncludeScopes = true;
+            });
+        }
 
-        builder.Services.AddOpenTelemetry()
+        // Metrics stay on in any case: Prometheus scrapes them from /metrics.
+        var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter("MlPlatform.*")
                 // Scrapers poll every few seconds; a cached scrape would only show stale figures.
-                .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0))
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource("MlPlatform.*")
-                .AddAspNetCoreInstrumentation(options =>
-                    // Probes and scrapes run every few seconds and would drown the real traces.
-                    options.Filter = context => !IsInfrastructurePath(context.Request.Path))
-                .AddHttpClientInstrumentation());
+                .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));
 
-        builder.AddOpenTelemetryExporters();
-        return builder;
-    }
-
-    private static TBuilder AddOpenTelemetryExporters<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
-    {
-        var useOtlpExporter = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        if (useOtlpExporter)
+        if (exportsTelemetry)
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddSource("MlPlatform.*")
+                    .AddAspNetCoreInstrumentation(options =>
+                        // Probes and scrapes run every few seconds and would drown the real traces.
+                        options.Filter = context => !IsInfrastructurePath(context.Request.Path))
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
 
         return builder;

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
@@ -32,24 +32,19 @@ public static class Extensions
         services.AddSingleton<GatewayMetrics>();
         services.AddTransient<IStartupFilter, RequestIdStartupFilter>();
 
+        // Kestrel's half of running socket work on the event threads (GatewayIo says why).
+        services.Configure<SocketTransportOptions>(socket => socket.UnsafePreferInlineScheduling = GatewayIo.InlineSocketCompletions);
         services.AddReverseProxy();
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
 
         services.AddHttpClient(HopInvoker.HttpClientName)
-            // The hop invoker owns retries, replica choice and the timeout; the defaults' resilience
-            // handler would retry the same replica behind its back. (The defaults' service discovery
-            // handler stays: it resolves a replica's address to that same address.)
-            .ConfigureAdditionalHttpMessageHandlers((handlers, _) =>
-            {
-                for (var i = handlers.Count - 1; i >= 0; i--)
-                {
-                    if (handlers[i] is ResilienceHandler)
-                    {
-                        handlers.RemoveAt(i);
-                    }
-                }
-            })
+            // The hop invoker owns retries, replica choice and the timeout, and sends to an address it picked
+            // itself. The defaults' handlers would only add work to every hop: resilience would retry the same
+            // replica behind its back, service discovery would resolve that address to itself, and the factory's
+            // loggers would open a scope and check levels twice per call for lines the gateway logs itself.
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Clear())
+            .RemoveAllLoggers()
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
             {

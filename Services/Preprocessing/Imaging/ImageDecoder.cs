@@ -58,7 +58,12 @@ internal static class ImageDecoder
             }
         }
 
-        var info = new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        // A grey image without alpha (most scans and digit drawings) decodes to one byte a pixel: Skia would
+        // otherwise spread every grey level over four bytes that Compose then folds back into one.
+        var greySource = codec.Info is { ColorType: SKColorType.Gray8, AlphaType: SKAlphaType.Opaque };
+        var info = greySource
+            ? new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Gray8, SKAlphaType.Opaque)
+            : new SKImageInfo(decodeSize.Width, decodeSize.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap();
         if (!bitmap.TryAllocPixels(info))
         {
@@ -77,7 +82,8 @@ internal static class ImageDecoder
 
         var (targetWidth, targetHeight) = WorkingSize(decodeSize.Width, decodeSize.Height, minSide);
         size = new DecodedSize(width, height, decodeSize.Width, decodeSize.Height);
-        var image = Reduce(bitmap.GetPixelSpan(), decodeSize.Width, decodeSize.Height, targetWidth, targetHeight, background, grayscale ? 1 : 3);
+        var composer = new RowComposer(background, grayscale ? 1 : 3, greySource);
+        var image = Reduce(bitmap.GetPixelSpan(), composer, decodeSize.Width, decodeSize.Height, targetWidth, targetHeight);
         return Orientation.Apply(image, codec.EncodedOrigin);
     }
 
@@ -94,12 +100,14 @@ internal static class ImageDecoder
     }
 
     /// <summary>
-    /// Lays RGBA rows on the background and averages them down to the target size in one pass:
+    /// Lays the decoded rows on the background and averages them down to the target size in one pass:
     /// each source row is reduced along x, then added to the one or two target rows it overlaps.
     /// </summary>
-    private static FloatImage Reduce(ReadOnlySpan<byte> rgba, int width, int height, int targetWidth, int targetHeight, float background, int channels)
+    private static FloatImage Reduce(ReadOnlySpan<byte> pixels, RowComposer composer, int width, int height, int targetWidth, int targetHeight)
     {
-        var image = FloatImage.Filled(targetWidth, targetHeight, channels, 0);
+        var channels = composer.Channels;
+        var rowBytes = width * composer.BytesPerPixel;
+        var image = FloatImage.Create(targetWidth, targetHeight, channels);
         var composed = ArrayPool<float>.Shared.Rent(width * channels);
         var reduced = ArrayPool<float>.Shared.Rent(targetWidth * channels);
         try
@@ -108,18 +116,19 @@ internal static class ImageDecoder
             {
                 for (var y = 0; y < height; y++)
                 {
-                    Compose(rgba.Slice(y * width * 4, width * 4), image.Row(y), background);
+                    composer.Compose(pixels.Slice(y * rowBytes, rowBytes), image.Row(y));
                 }
 
                 return image;
             }
 
+            image.Pixels.Clear();
             using var columns = Resampler.Weights.Create(width, targetWidth);
             var scale = (double)height / targetHeight;
             for (var y = 0; y < height; y++)
             {
                 var source = composed.AsSpan(0, width * channels);
-                Compose(rgba.Slice(y * width * 4, width * 4), source, background);
+                composer.Compose(pixels.Slice(y * rowBytes, rowBytes), source);
                 var row = reduced.AsSpan(0, targetWidth * channels);
                 Resampler.ResampleRow(source, row, columns, channels);
 
@@ -158,24 +167,86 @@ internal static class ImageDecoder
         }
     }
 
-    /// <summary>One row of RGBA onto the background, as RGB or, with one channel per pixel in <paramref name="target"/>, as grey.</summary>
-    private static void Compose(ReadOnlySpan<byte> rgba, Span<float> target, float background)
+    /// <summary>
+    /// Turns decoded rows into levels on the background: RGBA rows pixel by pixel, grey rows through a table
+    /// of the 256 levels, each computed exactly as an RGBA pixel of that grey would be, so both give the same floats.
+    /// </summary>
+    private readonly struct RowComposer
     {
-        var grey = target.Length * 4 == rgba.Length;
-        for (int i = 0, o = 0; i < rgba.Length; i += 4)
+        private readonly float _background;
+        private readonly float[]? _greyLevels;
+
+        public RowComposer(float background, int channels, bool greySource)
         {
-            var alpha = rgba[i + 3] * (1f / 255);
-            var under = background * (1 - alpha);
-            if (grey)
+            _background = background;
+            Channels = channels;
+            BytesPerPixel = greySource ? 1 : 4;
+            if (greySource)
             {
-                // ITU-R BT.601 luma, as the grayscale step computes it.
-                target[o++] = (((0.299f * rgba[i]) + (0.587f * rgba[i + 1]) + (0.114f * rgba[i + 2])) * alpha) + under;
+                _greyLevels = new float[256];
+                Span<byte> pixel = stackalloc byte[4];
+                Span<float> level = stackalloc float[3];
+                for (var v = 0; v < 256; v++)
+                {
+                    pixel[0] = pixel[1] = pixel[2] = (byte)v;
+                    pixel[3] = byte.MaxValue;
+                    ComposeRgba(pixel, level[..channels], background);
+                    // A grey pixel's three channels are equal, so one level stands for all of them.
+                    _greyLevels[v] = level[0];
+                }
             }
-            else
+        }
+
+        public int Channels { get; }
+
+        public int BytesPerPixel { get; }
+
+        public void Compose(ReadOnlySpan<byte> source, Span<float> target)
+        {
+            if (_greyLevels is not { } levels)
             {
-                target[o++] = (rgba[i] * alpha) + under;
-                target[o++] = (rgba[i + 1] * alpha) + under;
-                target[o++] = (rgba[i + 2] * alpha) + under;
+                ComposeRgba(source, target, _background);
+                return;
+            }
+
+            if (Channels == 1)
+            {
+                for (var i = 0; i < source.Length; i++)
+                {
+                    target[i] = levels[source[i]];
+                }
+
+                return;
+            }
+
+            for (int i = 0, o = 0; i < source.Length; i++, o += 3)
+            {
+                var level = levels[source[i]];
+                target[o] = level;
+                target[o + 1] = level;
+                target[o + 2] = level;
+            }
+        }
+
+        /// <summary>One row of RGBA onto the background, as RGB or, with one channel per pixel in <paramref name="target"/>, as grey.</summary>
+        private static void ComposeRgba(ReadOnlySpan<byte> rgba, Span<float> target, float background)
+        {
+            var grey = target.Length * 4 == rgba.Length;
+            for (int i = 0, o = 0; i < rgba.Length; i += 4)
+            {
+                var alpha = rgba[i + 3] * (1f / 255);
+                var under = background * (1 - alpha);
+                if (grey)
+                {
+                    // ITU-R BT.601 luma, as the grayscale step computes it.
+                    target[o++] = (((0.299f * rgba[i]) + (0.587f * rgba[i + 1]) + (0.114f * rgba[i + 2])) * alpha) + under;
+                }
+                else
+                {
+                    target[o++] = (rgba[i] * alpha) + under;
+                    target[o++] = (rgba[i + 1] * alpha) + under;
+                    target[o++] = (rgba[i + 2] * alpha) + under;
+                }
             }
         }
     }

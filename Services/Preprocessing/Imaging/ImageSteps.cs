@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace MlPlatform.Preprocessing.Imaging;
 
@@ -39,7 +41,20 @@ internal static class ImageSteps
         }
 
         var pixels = image.Pixels;
-        for (var i = 0; i < pixels.Length; i++)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var full = new Vector<float>(FullScale);
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(pixels);
+            for (var v = 0; v < vectors.Length; v++)
+            {
+                vectors[v] = full - vectors[v];
+            }
+
+            i = vectors.Length * Vector<float>.Count;
+        }
+
+        for (; i < pixels.Length; i++)
         {
             pixels[i] = FullScale - pixels[i];
         }
@@ -57,7 +72,9 @@ internal static class ImageSteps
         var side = Math.Max(1, (int)MathF.Round(block * Math.Min(w, h)));
         var columns = (w + side - 1) / side;
         var rows = (h + side - 1) / side;
+        var stride = w * channels;
         var levels = ArrayPool<float>.Shared.Rent(columns * rows * channels);
+        var across = ArrayPool<float>.Shared.Rent(rows * stride);
         var left = ArrayPool<int>.Shared.Rent(w);
         var weight = ArrayPool<float>.Shared.Rent(w);
         try
@@ -68,6 +85,17 @@ internal static class ImageSteps
             {
                 var row = image.Row(y);
                 var cellRow = grid.Slice(y / side * columns * channels, columns * channels);
+                if (channels == 1)
+                {
+                    for (var cell = 0; cell < columns; cell++)
+                    {
+                        var start = cell * side;
+                        cellRow[cell] = Math.Min(cellRow[cell], Min(row.Slice(start, Math.Min(side, w - start))));
+                    }
+
+                    continue;
+                }
+
                 for (var x = 0; x < w; x++)
                 {
                     var cell = x / side * channels;
@@ -83,13 +111,12 @@ internal static class ImageSteps
                 (left[x], weight[x]) = Between(x, side, columns);
             }
 
-            for (var y = 0; y < h; y++)
+            // Each row of blocks interpolated along x once; every pixel row then blends the two it lies between.
+            // The arithmetic is the per-pixel formula's, only hoisted, so the levels are the same.
+            for (var r = 0; r < rows; r++)
             {
-                var (top, down) = Between(y, side, rows);
-                var bottom = Math.Min(top + 1, rows - 1);
-                var upper = grid.Slice(top * columns * channels, columns * channels);
-                var lower = grid.Slice(bottom * columns * channels, columns * channels);
-                var row = image.Row(y);
+                var cells = grid.Slice(r * columns * channels, columns * channels);
+                var interpolated = across.AsSpan(r * stride, stride);
                 for (var x = 0; x < w; x++)
                 {
                     var a = left[x] * channels;
@@ -97,23 +124,53 @@ internal static class ImageSteps
                     var t = weight[x];
                     for (var c = 0; c < channels; c++)
                     {
-                        var above = upper[a + c] + ((upper[b + c] - upper[a + c]) * t);
-                        var below = lower[a + c] + ((lower[b + c] - lower[a + c]) * t);
-                        var background = above + ((below - above) * down);
-                        var i = (x * channels) + c;
-                        row[i] = Math.Max(0, row[i] - background);
+                        interpolated[(x * channels) + c] = cells[a + c] + ((cells[b + c] - cells[a + c]) * t);
                     }
                 }
+            }
+
+            for (var y = 0; y < h; y++)
+            {
+                var (top, down) = Between(y, side, rows);
+                var bottom = Math.Min(top + 1, rows - 1);
+                SubtractBackground(image.Row(y), across.AsSpan(top * stride, stride), across.AsSpan(bottom * stride, stride), down);
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(levels);
+            ArrayPool<float>.Shared.Return(across);
             ArrayPool<int>.Shared.Return(left);
             ArrayPool<float>.Shared.Return(weight);
         }
 
         return image;
+    }
+
+    /// <summary><c>row = max(0, row - (upper + (lower - upper) * down))</c>, element by element.</summary>
+    private static void SubtractBackground(Span<float> row, ReadOnlySpan<float> upper, ReadOnlySpan<float> lower, float down)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var rows = MemoryMarshal.Cast<float, Vector<float>>(row);
+            var uppers = MemoryMarshal.Cast<float, Vector<float>>(upper);
+            var lowers = MemoryMarshal.Cast<float, Vector<float>>(lower);
+            var fraction = new Vector<float>(down);
+            for (var v = 0; v < rows.Length; v++)
+            {
+                var background = uppers[v] + ((lowers[v] - uppers[v]) * fraction);
+                rows[v] = Vector.Max(Vector<float>.Zero, rows[v] - background);
+            }
+
+            i = rows.Length * Vector<float>.Count;
+        }
+
+        for (; i < row.Length; i++)
+        {
+            var background = upper[i] + ((lower[i] - upper[i]) * down);
+            row[i] = Math.Max(0, row[i] - background);
+        }
     }
 
     /// <summary>The block whose centre is at or before pixel <paramref name="i"/>, and how far towards the next centre it lies.</summary>
@@ -132,13 +189,8 @@ internal static class ImageSteps
     public static FloatImage Autocontrast(FloatImage image, float cutoff)
     {
         var pixels = image.Pixels;
-        var lowest = float.MaxValue;
-        var highest = float.MinValue;
-        foreach (var level in pixels)
-        {
-            lowest = Math.Min(lowest, level);
-            highest = Math.Max(highest, level);
-        }
+        var lowest = Min(pixels);
+        var highest = Max(pixels);
 
         var black = lowest + (cutoff * (highest - lowest));
         var range = highest - black;
@@ -149,7 +201,20 @@ internal static class ImageSteps
         }
 
         var gain = FullScale / range;
-        for (var i = 0; i < pixels.Length; i++)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var (blacks, gains) = (new Vector<float>(black), new Vector<float>(gain));
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(pixels);
+            for (var v = 0; v < vectors.Length; v++)
+            {
+                vectors[v] = Vector.Max(Vector<float>.Zero, vectors[v] - blacks) * gains;
+            }
+
+            i = vectors.Length * Vector<float>.Count;
+        }
+
+        for (; i < pixels.Length; i++)
         {
             pixels[i] = Math.Max(0, pixels[i] - black) * gain;
         }
@@ -161,6 +226,28 @@ internal static class ImageSteps
     {
         var level = threshold * FullScale * image.Channels;
         var (minX, minY, maxX, maxY) = (int.MaxValue, int.MaxValue, -1, -1);
+        if (image.Channels == 1)
+        {
+            // One level per pixel: the first and last inked pixel of a row are all a row has to say.
+            var above = new Vector<float>(level);
+            for (var y = 0; y < image.Height; y++)
+            {
+                var row = image.Row(y);
+                var first = FirstAbove(row, level, above);
+                if (first < 0)
+                {
+                    continue;
+                }
+
+                minX = Math.Min(minX, first);
+                maxX = Math.Max(maxX, LastAbove(row, level));
+                minY = Math.Min(minY, y);
+                maxY = y;
+            }
+
+            return maxX < 0 ? image : Crop(image, minX, minY, maxX - minX + 1, maxY - minY + 1);
+        }
+
         for (var y = 0; y < image.Height; y++)
         {
             var row = image.Row(y);
@@ -296,6 +383,103 @@ internal static class ImageSteps
         return result;
     }
 
+    private static float Min(ReadOnlySpan<float> levels)
+    {
+        var lowest = float.MaxValue;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && levels.Length >= Vector<float>.Count)
+        {
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(levels);
+            var least = vectors[0];
+            for (var v = 1; v < vectors.Length; v++)
+            {
+                least = Vector.Min(least, vectors[v]);
+            }
+
+            for (var k = 0; k < Vector<float>.Count; k++)
+            {
+                lowest = Math.Min(lowest, least[k]);
+            }
+
+            i = vectors.Length * Vector<float>.Count;
+        }
+
+        for (; i < levels.Length; i++)
+        {
+            lowest = Math.Min(lowest, levels[i]);
+        }
+
+        return lowest;
+    }
+
+    private static float Max(ReadOnlySpan<float> levels)
+    {
+        var highest = float.MinValue;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && levels.Length >= Vector<float>.Count)
+        {
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(levels);
+            var most = vectors[0];
+            for (var v = 1; v < vectors.Length; v++)
+            {
+                most = Vector.Max(most, vectors[v]);
+            }
+
+            for (var k = 0; k < Vector<float>.Count; k++)
+            {
+                highest = Math.Max(highest, most[k]);
+            }
+
+            i = vectors.Length * Vector<float>.Count;
+        }
+
+        for (; i < levels.Length; i++)
+        {
+            highest = Math.Max(highest, levels[i]);
+        }
+
+        return highest;
+    }
+
+    /// <summary>The index of the first level above <paramref name="level"/>, or -1.</summary>
+    private static int FirstAbove(ReadOnlySpan<float> levels, float level, Vector<float> above)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vectors = MemoryMarshal.Cast<float, Vector<float>>(levels);
+            var v = 0;
+            while (v < vectors.Length && !Vector.GreaterThanAny(vectors[v], above))
+            {
+                v++;
+            }
+
+            i = v * Vector<float>.Count;
+        }
+
+        for (; i < levels.Length; i++)
+        {
+            if (levels[i] > level)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The index of the last level above <paramref name="level"/>; there is one.</summary>
+    private static int LastAbove(ReadOnlySpan<float> levels, float level)
+    {
+        var i = levels.Length - 1;
+        while (!(levels[i] > level))
+        {
+            i--;
+        }
+
+        return i;
+    }
+
     private static float Sum(ReadOnlySpan<float> channels)
     {
         var sum = 0f;
@@ -313,10 +497,38 @@ internal static class ImageSteps
         histogram.Clear();
         var channels = image.Channels;
         var pixels = image.Pixels;
-        for (var i = 0; i < pixels.Length; i += channels)
+        if (channels == 1)
         {
-            var level = Sum(pixels.Slice(i, channels)) / channels;
-            histogram[Math.Clamp((int)level, 0, 255)]++;
+            // Four histograms summed at the end: a light image puts nearly every pixel in one bin, and
+            // one counter would make each increment wait for the one before.
+            Span<int> partial = stackalloc int[4 * 256];
+            partial.Clear();
+            var i = 0;
+            for (; i + 4 <= pixels.Length; i += 4)
+            {
+                partial[Math.Clamp((int)pixels[i], 0, 255)]++;
+                partial[256 + Math.Clamp((int)pixels[i + 1], 0, 255)]++;
+                partial[512 + Math.Clamp((int)pixels[i + 2], 0, 255)]++;
+                partial[768 + Math.Clamp((int)pixels[i + 3], 0, 255)]++;
+            }
+
+            for (; i < pixels.Length; i++)
+            {
+                partial[Math.Clamp((int)pixels[i], 0, 255)]++;
+            }
+
+            for (var level = 0; level < histogram.Length; level++)
+            {
+                histogram[level] = partial[level] + partial[256 + level] + partial[512 + level] + partial[768 + level];
+            }
+        }
+        else
+        {
+            for (var i = 0; i < pixels.Length; i += channels)
+            {
+                var level = Sum(pixels.Slice(i, channels)) / channels;
+                histogram[Math.Clamp((int)level, 0, 255)]++;
+            }
         }
 
         var half = (image.Width * image.Height) / 2;
