@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 apt_packages=()
 # Each entry: a command the tests run, and the Debian package that provides it.
-for pair in redis-server:redis-server kubectl:kubectl; do
+for pair in redis-server:redis-server kubectl:kubectl chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || apt_packages+=("${pair##*:}")
 done
 if [ ${#apt_packages[@]} -gt 0 ]; then

@@ -3,6 +3,7 @@ using MlPlatform.AppHost;
 using MlPlatform.AppHost.Publishing;
 using MlPlatform.AppHost.Model;
 using MlPlatform.AppHost.Running;
+using MlPlatform.Dashboard;
 
 // dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=8080] [--AppHost:Replicas:inference=3]
 // dotnet run --project AppHost -- publish --output <dir> [...]
@@ -33,7 +34,19 @@ catch (ArgumentException exception)
     return 2;
 }
 
-await using var run = new LocalRun(model);
+DashboardOptions dashboardOptions;
+try
+{
+    dashboardOptions = DashboardLauncher.ReadOptions(configuration);
+}
+catch (ArgumentException exception)
+{
+    Console.Error.WriteLine($"error: {exception.Message}");
+    return 2;
+}
+
+var runOptions = new LocalRunOptions();
+await using var run = new LocalRun(model, runOptions);
 
 using var shutdown = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -46,6 +59,25 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     context.Cancel = true;
     shutdown.Cancel();
 });
+
+DashboardServer? dashboard;
+try
+{
+    dashboard = await DashboardLauncher.StartAsync(dashboardOptions, run, runOptions, shutdown.Token);
+}
+catch (IOException exception)
+{
+    // Kestrel reports a taken port as an IOException naming the address.
+    Console.Error.WriteLine($"error: the dashboard could not start: {exception.Message}. Choose other ports with --Dashboard:UiPort, --Dashboard:OtlpGrpcPort and --Dashboard:OtlpHttpPort, or turn it off with --Dashboard:Enabled=false.");
+    return 1;
+}
+
+await using var stopDashboard = dashboard;
+if (dashboard is not null)
+{
+    run.Console.Note($"Dashboard: {dashboard.LoginUrl}");
+    run.Console.Note($"OTLP receiver: {dashboard.OtlpGrpcEndpoint} (gRPC), {dashboard.OtlpHttpEndpoint} (HTTP/protobuf), header x-otlp-api-key");
+}
 
 try
 {
@@ -62,7 +94,7 @@ catch (OperationCanceledException)
 }
 
 // The key the gateway's development consumer accepts (its hash is in Gateway/appsettings.json), shown so the first curl works.
-ResourceTable.Print(run, configuration["AppHost:DevelopmentApiKey"]);
+ResourceTable.Print(run, configuration["AppHost:DevelopmentApiKey"], dashboard?.LoginUrl);
 
 try
 {

@@ -5,7 +5,7 @@ namespace MlPlatform.AppHost;
 /// <summary>The summary printed once everything is up: each replica, its state, process and address.</summary>
 internal static class ResourceTable
 {
-    public static void Print(LocalRun run, string? apiKey)
+    public static void Print(LocalRun run, string? apiKey, Uri? dashboard)
     {
         var rows = run.Replicas.ToList();
         Console.WriteLine();
@@ -23,6 +23,11 @@ internal static class ResourceTable
             var keyHeader = string.IsNullOrEmpty(apiKey) ? "" : $"-H 'apikey: {apiKey}' ";
             Console.WriteLine($"  curl -s {gateway.Url}v1/models/mnist:predict {keyHeader}-H 'Content-Type: image/png' --data-binary @models/mnist/example-7.png");
             Console.WriteLine($"API reference: {gateway.Url}docs    Stop: Ctrl+C");
+        }
+
+        if (dashboard is not null)
+        {
+            Console.WriteLine($"Dashboard: {dashboard}");
         }
 
         Console.WriteLine();

@@ -31,7 +31,6 @@ public sealed class LocalRun : IAsyncDisposable
     private readonly LocalRunOptions _options;
     private readonly Dictionary<ServiceResource, List<Replica>> _replicas = [];
     private readonly Dictionary<ExecutableResource, ExecutableProcess> _executables = [];
-    private readonly List<Task> _supervisors = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _healthClient = new() { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -86,7 +85,7 @@ public sealed class LocalRun : IAsyncDisposable
 
         var executablesUp = Task.WhenAll(_executables.Values.Select(e =>
         {
-            _supervisors.Add(e.SuperviseAsync(_stopping.Token));
+            e.Supervise(_stopping.Token);
             return e.FirstHealthy;
         }));
         var healthy = new Dictionary<ServiceResource, Task>();
@@ -116,7 +115,7 @@ public sealed class LocalRun : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         foreach (var replica in _replicas[service])
         {
-            _supervisors.Add(replica.SuperviseAsync(_stopping.Token));
+            replica.Supervise(_stopping.Token);
         }
 
         await Task.WhenAll(_replicas[service].Select(r => r.FirstHealthy)).ConfigureAwait(false);
@@ -229,7 +228,22 @@ public sealed class LocalRun : IAsyncDisposable
         // Dependents first, so a gateway does not log failures for services already gone.
         var stops = Processes.Reverse().Select(r => r.StopAsync(TimeSpan.FromSeconds(5)));
         await Task.WhenAll(stops).ConfigureAwait(false);
-        await Task.WhenAll(_supervisors).ConfigureAwait(false);
+    }
+
+    /// <summary>The process named <paramref name="name"/> (<c>inference-0</c>, <c>redis-0</c>), or null.</summary>
+    public SupervisedProcess? Find(string name) => Processes.FirstOrDefault(p => p.Name == name);
+
+    /// <summary>Stops one process until <see cref="Start"/>; its supervisor no longer restarts it.</summary>
+    public Task StopAsync(SupervisedProcess process) => process.StopAsync(TimeSpan.FromSeconds(5));
+
+    /// <summary>Starts a stopped process again on its own port; false when it is already running or the run is stopping.</summary>
+    public bool Start(SupervisedProcess process) => process.Supervise(_stopping.Token);
+
+    /// <summary>Stops a process gracefully and starts it again.</summary>
+    public async Task RestartAsync(SupervisedProcess process)
+    {
+        await StopAsync(process).ConfigureAwait(false);
+        Start(process);
     }
 
     public async ValueTask DisposeAsync()

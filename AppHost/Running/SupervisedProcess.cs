@@ -15,8 +15,11 @@ public abstract partial class SupervisedProcess
 
     private readonly ConsoleLog _console;
     private readonly TaskCompletionSource _firstHealthy = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _supervisionLock = new();
     private Process? _process;
     private volatile bool _stopping;
+    private Task _supervision = Task.CompletedTask;
+    private CancellationTokenSource? _stopRequested;
 
     private protected SupervisedProcess(int port, Uri url, IReadOnlyDictionary<string, string> environment, ConsoleLog console)
     {
@@ -52,8 +55,32 @@ public abstract partial class SupervisedProcess
     /// <summary>One health check; false or an exception means not healthy (yet).</summary>
     private protected abstract Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
 
-    /// <summary>Starts the process and keeps it running until <see cref="StopAsync"/>.</summary>
-    internal Task SuperviseAsync(CancellationToken stopping) => Task.Run(async () =>
+    /// <summary>Completes when supervision ends: after <see cref="StopAsync"/>, or when the process could not be started.</summary>
+    internal Task Supervision => _supervision;
+
+    /// <summary>
+    /// Starts the process and keeps it running until <see cref="StopAsync"/>; false when it is
+    /// already supervised, so a start pressed twice starts one process.
+    /// </summary>
+    internal bool Supervise(CancellationToken stopping)
+    {
+        lock (_supervisionLock)
+        {
+            if (!_supervision.IsCompleted || stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            _stopping = false;
+            _stopRequested?.Dispose();
+            // Its own token as well as the run's, so a stop during a restart back-off ends the wait at once.
+            _stopRequested = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            _supervision = SuperviseAsync(_stopRequested.Token);
+            return true;
+        }
+    }
+
+    private Task SuperviseAsync(CancellationToken stopping) => Task.Run(async () =>
     {
         var backoff = TimeSpan.FromSeconds(1);
         while (!_stopping && !stopping.IsCancellationRequested)
@@ -181,13 +208,27 @@ public abstract partial class SupervisedProcess
         }
     }
 
-    /// <summary>Asks the process to stop (SIGTERM), then kills it if it has not after <paramref name="grace"/>.</summary>
+    /// <summary>
+    /// Asks the process to stop (SIGTERM), then kills it if it has not after <paramref name="grace"/>,
+    /// and returns once its supervisor has ended: it stays stopped until started again.
+    /// </summary>
     internal async Task StopAsync(TimeSpan grace)
     {
         _stopping = true;
+        lock (_supervisionLock)
+        {
+            _stopRequested?.Cancel();
+        }
+
+        await TerminateAsync(grace).ConfigureAwait(false);
+        await _supervision.ConfigureAwait(false);
+        State = ReplicaState.Stopped;
+    }
+
+    private async Task TerminateAsync(TimeSpan grace)
+    {
         if (_process is not { HasExited: false } process)
         {
-            State = ReplicaState.Stopped;
             return;
         }
 
@@ -206,8 +247,6 @@ public abstract partial class SupervisedProcess
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
-
-        State = ReplicaState.Stopped;
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [BinaryVersusJson.Id] = BinaryVersusJson.RunAsync,
     [PipelineVersusDirect.Id] = PipelineVersusDirect.RunAsync,
     [GatewayPolicy.Id] = GatewayPolicy.RunAsync,
+    [DashboardMemory.Id] = DashboardMemory.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())

@@ -1,5 +1,6 @@
 using MlPlatform.AppHost;
 using MlPlatform.AppHost.Running;
+using MlPlatform.Dashboard;
 
 namespace MlPlatform.AppHost.Testing;
 
@@ -16,6 +17,9 @@ public sealed class TestApplicationOptions
     public int GatewayPort { get; set; }
 
     public bool EchoConsole { get; set; }
+
+    /// <summary>Whether to start the dashboard (on free ports) and send every replica's telemetry to it.</summary>
+    public bool Dashboard { get; set; }
 }
 
 /// <summary>
@@ -27,16 +31,30 @@ public sealed class TestApplication : IAsyncDisposable
 {
     private readonly List<HttpClient> _clients = [];
 
-    private TestApplication(LocalRun run) => Run = run;
+    private TestApplication(LocalRun run, DashboardServer? dashboard)
+    {
+        Run = run;
+        Dashboard = dashboard;
+    }
 
     public LocalRun Run { get; }
+
+    /// <summary>The dashboard, when <see cref="TestApplicationOptions.Dashboard"/> asked for it.</summary>
+    public DashboardServer? Dashboard { get; }
 
     public static async Task<TestApplication> StartAsync(Action<TestApplicationOptions>? configure = null, CancellationToken cancellationToken = default)
     {
         var options = new TestApplicationOptions();
         configure?.Invoke(options);
 
-        var overrides = new Dictionary<string, string?> { ["AppHost:GatewayPort"] = options.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var overrides = new Dictionary<string, string?>
+        {
+            ["AppHost:GatewayPort"] = options.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Dashboard:Enabled"] = options.Dashboard ? "true" : "false",
+            ["Dashboard:UiPort"] = "0",
+            ["Dashboard:OtlpGrpcPort"] = "0",
+            ["Dashboard:OtlpHttpPort"] = "0",
+        };
         foreach (var (service, replicas) in options.Replicas)
         {
             overrides[$"AppHost:Replicas:{service}"] = replicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -51,18 +69,25 @@ public sealed class TestApplication : IAsyncDisposable
         }
 
         var run = new LocalRun(model, runOptions);
+        DashboardServer? dashboard = null;
         try
         {
+            dashboard = await DashboardLauncher.StartAsync(DashboardLauncher.ReadOptions(configuration), run, runOptions, cancellationToken).ConfigureAwait(false);
             await run.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
             var output = string.Join(System.Environment.NewLine, run.Console.Snapshot().TakeLast(200).Select(l => $"{l.Replica}| {l.Text}"));
             await run.DisposeAsync().ConfigureAwait(false);
+            if (dashboard is not null)
+            {
+                await dashboard.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw new InvalidOperationException($"The application did not start: {exception.Message}{System.Environment.NewLine}{output}", exception);
         }
 
-        return new TestApplication(run);
+        return new TestApplication(run, dashboard);
     }
 
     /// <summary>A client whose base address is one replica of a service.</summary>
@@ -96,5 +121,9 @@ public sealed class TestApplication : IAsyncDisposable
         }
 
         await Run.DisposeAsync().ConfigureAwait(false);
+        if (Dashboard is not null)
+        {
+            await Dashboard.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

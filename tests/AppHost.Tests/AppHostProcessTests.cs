@@ -74,6 +74,10 @@ public sealed partial class AppHostProcessTests
         };
         startInfo.ArgumentList.Add(RepositoryPaths.ProjectAssembly("AppHost", "MlPlatform.AppHost"));
         startInfo.ArgumentList.Add("--AppHost:GatewayPort=0");
+        // Free ports, so a dashboard already running on this machine (or another test's) is no obstacle.
+        startInfo.ArgumentList.Add("--Dashboard:UiPort=0");
+        startInfo.ArgumentList.Add("--Dashboard:OtlpGrpcPort=0");
+        startInfo.ArgumentList.Add("--Dashboard:OtlpHttpPort=0");
         startInfo.Environment["NO_COLOR"] = "1";
 
         var output = new StringBuilder();

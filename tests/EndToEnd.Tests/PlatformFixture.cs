@@ -13,6 +13,8 @@ public sealed class PlatformFixture : IAsyncLifetime
     {
         App = await TestApplication.StartAsync(options =>
         {
+            // As `dotnet run --project AppHost` does: every replica exports its telemetry to the dashboard.
+            options.Dashboard = true;
             // Each service logs every request it serves with the trace it belongs to.
             options.Environment["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
             options.Environment["Logging__Console__IncludeScopes"] = "true";
