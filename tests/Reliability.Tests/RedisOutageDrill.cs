@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using MlPlatform.AppHost.Running;
+using MlPlatform.Reliability.Tests.Support;
+
+namespace MlPlatform.Reliability.Tests;
+
+/// <summary>
+/// Drill 2: the Redis the two gateways count rate limits in dies under load and stays away for a while.
+/// The gateways are fault tolerant (<c>Gateway:RateLimiting:FaultTolerant</c>, on by default): traffic goes on
+/// uncounted, without rate-limit headers and without a 5xx; once Redis is back, counting resumes by itself.
+/// </summary>
+[Collection(RedundantPlatformCollection.Name)]
+public sealed class RedisOutageDrill(RedundantPlatformFixture fixture, ITestOutputHelper output)
+{
+    private const string CounterKeys = "mlplatform:ratelimit:*";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task RedisKilledUnderLoad_TrafficGoesOnWithoutA5xx_AndCountingResumesOnceItIsBack()
+    {
+        await fixture.WaitUntilAllRunningAsync();
+        var redis = fixture.App.Run.ExecutableOf("redis");
+        using var gateways = fixture.CreateBalancer();
+        await using var load = PredictLoad.Start(gateways, fixture.Images, clients: 8);
+
+        // Before: every gateway counts in Redis, so answers carry the hour window's remaining count and its keys exist.
+        await Eventually.WaitAsync(() => load.Outcomes.Count(o => o.Succeeded && o.RemainingHour is not null) >= 16, Deadline, "counted answers before the outage");
+        Assert.NotEmpty(await RedisCommands.KeysAsync(redis.Port, CounterKeys));
+
+        // A crash (SIGKILL), then held down: the AppHost would restart Redis within a second, too soon for a drill.
+        var killedProcess = redis.ProcessId;
+        var downAt = load.Now;
+        redis.Kill();
+        await fixture.App.Run.StopAsync(redis);
+        Assert.Equal(ReplicaState.Stopped, redis.State);
+
+        // Traffic goes on: every client keeps being answered, and answers come back uncounted (no headers),
+        // which shows the gateways really lost Redis rather than the drill missing it. A few seconds at least,
+        // so the gateways' reconnect attempts run their course under load too.
+        var heldDown = Task.Delay(TimeSpan.FromSeconds(5));
+        await Eventually.WaitAsync(
+            () => load.EveryClientSucceededSince(downAt, 5) && load.Outcomes.Count(o => o.SentAt >= downAt && o.Succeeded && o.RemainingHour is null) >= 32,
+            Deadline,
+            "uncounted answers while Redis is down");
+        await heldDown;
+        var upAt = load.Now;
+
+        Assert.True(fixture.App.Run.Start(redis), "Redis could not be started again");
+        var sinceStart = Stopwatch.StartNew();
+        await Eventually.WaitAsync(() => redis.State == ReplicaState.Running, Deadline, "Redis running again");
+        var redisRunning = sinceStart.Elapsed;
+
+        // Counting resumes on each gateway: two requests in a row to it see the hour's remaining count go down.
+        var resumed = new TimeSpan[gateways.Count];
+        for (var gateway = 0; gateway < gateways.Count; gateway++)
+        {
+            var which = gateway;
+            await Eventually.WaitAsync(() => CountsAsync(gateways, which), Deadline, $"gateway-{gateway} counting in Redis again", TimeSpan.FromMilliseconds(250));
+            resumed[gateway] = sinceStart.Elapsed;
+        }
+
+        var keysAfter = await RedisCommands.KeysAsync(redis.Port, CounterKeys);
+        var countedAgainAt = load.Now;
+        await Eventually.WaitAsync(() => load.EveryClientSucceededSince(countedAgainAt, 3), TimeSpan.FromSeconds(60), "every client answered after Redis came back");
+        await load.StopAsync();
+
+        var outcomes = load.Outcomes;
+        var failures = outcomes.Where(o => !o.Succeeded).ToList();
+        var duringOutage = outcomes.Where(o => o.SentAt >= downAt && o.SentAt < upAt).ToList();
+        output.WriteLine($"redis-0: killed pid {killedProcess}, held down {(upAt - downAt).TotalSeconds:0.0} s, new pid {redis.ProcessId}, running {redisRunning.TotalSeconds:0.0} s after start");
+        output.WriteLine($"outage: {duringOutage.Count} requests sent, {duringOutage.Count(o => o.Succeeded)} answered 2xx, {duringOutage.Count(o => o.Succeeded && o.RemainingHour is null)} of them uncounted (no rate-limit headers)");
+        output.WriteLine($"counting resumed: {string.Join(", ", resumed.Select((t, i) => $"gateway-{i} {t.TotalSeconds:0.0} s"))} after Redis was started; keys now: {string.Join(", ", keysAfter)}");
+        output.WriteLine($"load: {outcomes.Count} requests, {failures.Count} failed; statuses: {string.Join(", ", outcomes.GroupBy(o => o.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} x{g.Count()}"))}");
+
+        Assert.True(
+            failures.Count == 0,
+            $"{failures.Count} of {outcomes.Count} requests failed around the Redis outage; first ones:{Environment.NewLine}"
+            + string.Join(Environment.NewLine, failures.Take(5).Select(f => $"  at {f.SentAt.TotalSeconds:0.00} s (down {downAt.TotalSeconds:0.00}-{upAt.TotalSeconds:0.00} s): {f.Failure}")));
+        Assert.Contains(keysAfter, key => key.Contains(":hour:", StringComparison.Ordinal));
+    }
+
+    /// <summary>Two predicts in a row through one gateway, both counted, the second with less room than the first.</summary>
+    private async Task<bool> CountsAsync(GatewayBalancer gateways, int gateway)
+    {
+        var first = await RemainingHourAsync(gateways, gateway);
+        var second = await RemainingHourAsync(gateways, gateway);
+        return first is not null && second is not null && second < first;
+    }
+
+    private async Task<long?> RemainingHourAsync(GatewayBalancer gateways, int gateway)
+    {
+        using var answer = await gateways.SendToAsync(gateway, () =>
+        {
+            var content = new ByteArrayContent(fixture.Images[0]);
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
+        });
+        Assert.True(answer.Response.IsSuccessStatusCode, $"gateway-{answer.Gateway} answered {(int)answer.Response.StatusCode}");
+        return answer.Gateway == gateway && answer.Response.Headers.TryGetValues("X-RateLimit-Remaining-Hour", out var values)
+            ? long.Parse(values.First(), CultureInfo.InvariantCulture)
+            : null;
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net.Sockets;
+
+namespace MlPlatform.Reliability.Tests.Support;
+
+/// <summary>An answer of a gateway, and which one gave it.</summary>
+internal sealed record BalancedResponse(HttpResponseMessage Response, int Gateway, string? RetriedAfter) : IDisposable
+{
+    public void Dispose() => Response.Dispose();
+}
+
+/// <summary>
+/// What stands in front of several gateway replicas in production (an Ingress, a cloud load balancer):
+/// each request goes to the next gateway in turn and, only on a connection failure before any response, once to
+/// another: refused (the gateway is restarting), reset, or closed before a single response byte (the gateway died
+/// with the request in flight; HAProxy's <c>retry-on empty-response</c>, Envoy's <c>reset</c>). Predict is a pure
+/// function, so sending it again is safe. Any response, an error status included, is the client's answer, and so
+/// is a failure on both gateways: the drills count those as failures.
+/// </summary>
+internal sealed class GatewayBalancer : IDisposable
+{
+    public const string ApiKey = "dev-key-change-me";
+
+    private readonly HttpClient[] _gateways;
+    private int _next = -1;
+
+    public GatewayBalancer(IEnumerable<Uri> gateways, bool withApiKey = true)
+    {
+        _gateways = gateways.Select(address =>
+        {
+            var client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), UseCookies = false, AllowAutoRedirect = false })
+            {
+                BaseAddress = address,
+                // Far past any recovery: a request that hangs this long is a failure worth seeing, not a timing flake.
+                Timeout = TimeSpan.FromSeconds(100),
+            };
+            if (withApiKey)
+            {
+                client.DefaultRequestHeaders.Add("apikey", ApiKey);
+            }
+
+            return client;
+        }).ToArray();
+    }
+
+    public int Count => _gateways.Length;
+
+    /// <summary>Sends a request made by <paramref name="create"/> (called again for the retry, a message is sent once).</summary>
+    /// <exception cref="HttpRequestException">The gateway failed, or both did.</exception>
+    public async Task<BalancedResponse> SendAsync(Func<HttpRequestMessage> create, CancellationToken cancellationToken = default)
+    {
+        var first = (int)((uint)Interlocked.Increment(ref _next) % (uint)_gateways.Length);
+        return await SendToAsync(first, create, cancellationToken);
+    }
+
+    /// <summary>Sends to one gateway first, then as <see cref="SendAsync"/> would.</summary>
+    public async Task<BalancedResponse> SendToAsync(int gateway, Func<HttpRequestMessage> create, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var request = create();
+            return new(await _gateways[gateway].SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), gateway, null);
+        }
+        catch (HttpRequestException exception) when (_gateways.Length > 1 && IsConnectionFailure(exception))
+        {
+            var other = (gateway + 1) % _gateways.Length;
+            using var request = create();
+            try
+            {
+                return new(await _gateways[other].SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), other, Describe(exception));
+            }
+            catch (HttpRequestException second)
+            {
+                throw new HttpRequestException($"failed on both gateways: gateway-{gateway}: {Describe(exception)}; gateway-{other}: {Describe(second)}", second);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A failure of the connection before any response: SendAsync (headers read) threw, so no status line came. A process
+    /// killed with the request in flight shows as a reset (SocketException) when it had unread bytes, as an end of
+    /// stream (ResponseEnded) when it had not; which one is up to the kernel, so both count.
+    /// </summary>
+    public static bool IsConnectionFailure(HttpRequestException exception)
+    {
+        if (exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ResponseEnded)
+        {
+            return true;
+        }
+
+        for (Exception? inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static string Describe(Exception exception)
+    {
+        var parts = new List<string>();
+        for (Exception? inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            parts.Add(inner is SocketException socket ? $"{inner.GetType().Name}({socket.SocketErrorCode})" : $"{inner.GetType().Name}: {inner.Message}");
+        }
+
+        return string.Join(" <- ", parts);
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _gateways)
+        {
+            client.Dispose();
+        }
+    }
+}
