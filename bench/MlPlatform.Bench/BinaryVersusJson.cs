@@ -76,8 +76,8 @@ internal static class BinaryVersusJson
                 .AppendLine()
                 .AppendLine("| encoding | requests/s | p50 ms | p99 ms | body bytes |")
                 .AppendLine("| --- | ---: | ---: | ---: | ---: |")
-                .AppendLine(CultureInfo.InvariantCulture, $"| V2 JSON (reference) | {jsonRate:F1} | {Median(json, r => r.P50Milliseconds):F1} | {Median(json, r => r.P99Milliseconds):F1} | {jsonBody.Length:N0} |")
-                .AppendLine(CultureInfo.InvariantCulture, $"| V2 binary | {binaryRate:F1} | {Median(binary, r => r.P50Milliseconds):F1} | {Median(binary, r => r.P99Milliseconds):F1} | {binaryBody.Length:N0} |")
+                .AppendLine(CultureInfo.InvariantCulture, $"| V2 JSON (reference) | {jsonRate:F1} | {json.Median(r => r.P50Milliseconds):F1} | {json.Median(r => r.P99Milliseconds):F1} | {jsonBody.Length:N0} |")
+                .AppendLine(CultureInfo.InvariantCulture, $"| V2 binary | {binaryRate:F1} | {binary.Median(r => r.P50Milliseconds):F1} | {binary.Median(r => r.P99Milliseconds):F1} | {binaryBody.Length:N0} |")
                 .AppendLine()
                 .AppendLine(CultureInfo.InvariantCulture, $"**binary / JSON = {ratio:F2}x** (goal: at least 3x).")
                 .AppendLine()
@@ -88,12 +88,6 @@ internal static class BinaryVersusJson
         {
             Directory.Delete(repository, recursive: true);
         }
-    }
-
-    private static double Median(List<LoadResult> results, Func<LoadResult, double> selector)
-    {
-        var values = results.Select(selector).Order().ToArray();
-        return values[values.Length / 2];
     }
 
     private static (byte[] Json, byte[] Binary, string HeaderLength) CreateBodies()

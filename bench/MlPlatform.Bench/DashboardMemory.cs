@@ -33,7 +33,7 @@ internal static partial class DashboardMemory
 
         // Idle: every replica up and exporting its own telemetry once a second.
         await Task.Delay(settings.Warmup * 2);
-        var idle = ResidentMegabytes(appHost.Process.Id);
+        var idle = ProcStatus.ResidentMegabytes(appHost.Process.Id);
         using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { Timeout = TimeSpan.FromSeconds(30) };
         (await browser.GetAsync(appHost.Dashboard)).EnsureSuccessStatusCode();
         var countsUrl = new Uri(appHost.Dashboard, "/api/counts");
@@ -50,8 +50,8 @@ internal static partial class DashboardMemory
         }
 
         sending.Stop();
-        var after = ResidentMegabytes(appHost.Process.Id);
-        var peak = PeakResidentMegabytes(appHost.Process.Id);
+        var after = ProcStatus.ResidentMegabytes(appHost.Process.Id);
+        var peak = ProcStatus.PeakResidentMegabytes(appHost.Process.Id);
         using var counts = JsonDocument.Parse(await browser.GetStringAsync(countsUrl));
         var held = counts.RootElement.GetProperty("spans").GetInt32();
         var ratio = after / idle;
@@ -132,23 +132,6 @@ internal static partial class DashboardMemory
     {
         using var json = JsonDocument.Parse(await browser.GetStringAsync(counts));
         return json.RootElement.GetProperty("spans").GetInt64() + json.RootElement.GetProperty("droppedSpans").GetInt64();
-    }
-
-    private static double ResidentMegabytes(int pid) => StatusKilobytes(pid, "VmRSS") / 1024.0;
-
-    private static double PeakResidentMegabytes(int pid) => StatusKilobytes(pid, "VmHWM") / 1024.0;
-
-    private static long StatusKilobytes(int pid, string field)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new InvalidOperationException($"/proc/{pid}/status has no {field}");
     }
 
     /// <summary>The real AppHost executable, with the dashboard on free ports and a known OTLP key.</summary>

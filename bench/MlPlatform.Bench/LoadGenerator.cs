@@ -40,6 +40,56 @@ internal static class LoadGenerator
         return new LoadResult(all.Length, failures, elapsed, Percentile(all, 0.5), Percentile(all, 0.99));
     }
 
+    /// <summary>
+    /// An open-loop load: requests start at a fixed rate whether or not earlier ones are answered, and each
+    /// latency counts from the moment its request was due, so a stall shows in the figures instead of slowing
+    /// the load down (no coordinated omission).
+    /// </summary>
+    public static async Task<LoadResult> RunAtRateAsync(HttpClient client, Func<HttpRequestMessage> createRequest, double requestsPerSecond, TimeSpan duration)
+    {
+        var interval = TimeSpan.FromSeconds(1 / requestsPerSecond);
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var failures = 0;
+        var inFlight = new List<Task>();
+        var stopwatch = Stopwatch.StartNew();
+
+        async Task SendAsync(long due)
+        {
+            try
+            {
+                using var request = createRequest();
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead);
+                if (response.IsSuccessStatusCode)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(due).TotalMilliseconds);
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            Interlocked.Increment(ref failures);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        for (long sent = 0; stopwatch.Elapsed < duration; sent++)
+        {
+            var due = start + (long)(sent * interval.TotalSeconds * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            inFlight.Add(SendAsync(due));
+        }
+
+        await Task.WhenAll(inFlight);
+        var all = latencies.Order().ToArray();
+        return new LoadResult(all.Length, failures, stopwatch.Elapsed, Percentile(all, 0.5), Percentile(all, 0.99));
+    }
+
     private static double Percentile(double[] sorted, double quantile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(quantile * sorted.Length))];
 }
@@ -50,4 +100,14 @@ internal readonly record struct LoadResult(int Completed, int Failed, TimeSpan E
 
     public override string ToString() =>
         $"{Completed} ok, {Failed} failed in {Elapsed.TotalSeconds:F1} s = {RequestsPerSecond:F1} req/s, p50 {P50Milliseconds:F1} ms, p99 {P99Milliseconds:F1} ms";
+}
+
+internal static class ResultStatistics
+{
+    /// <summary>The median over rounds of one figure: a single slow round does not move it.</summary>
+    public static double Median<T>(this IEnumerable<T> results, Func<T, double> selector)
+    {
+        var values = results.Select(selector).Order().ToArray();
+        return values.Length == 0 ? double.NaN : values[values.Length / 2];
+    }
 }

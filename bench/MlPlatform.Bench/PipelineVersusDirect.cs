@@ -44,14 +44,7 @@ internal static class PipelineVersusDirect
             return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
         }
 
-        HttpRequestMessage Infer()
-        {
-            var (body, headerLength) = tensors[Interlocked.Increment(ref next) % tensors.Length];
-            var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            content.Headers.Add(ProtocolParameters.HeaderContentLength, headerLength);
-            return new HttpRequestMessage(HttpMethod.Post, "/v2/models/mnist/infer") { Content = content };
-        }
+        HttpRequestMessage Infer() => V2Binary.Infer("mnist", tensors[Interlocked.Increment(ref next) % tensors.Length]);
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
         // The example consumer of Gateway/appsettings.json (its development limits are never reached here).
@@ -92,9 +85,9 @@ internal static class PipelineVersusDirect
             .AppendLine()
             .AppendLine("| path | requests/s | p50 ms | p99 ms |")
             .AppendLine("| --- | ---: | ---: | ---: |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| direct V2 infer (reference) | {directRate:F1} | {Median(direct, r => r.P50Milliseconds):F1} | {Median(direct, r => r.P99Milliseconds):F1} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, PNG | {pipelineRate:F1} | {Median(pipeline, r => r.P50Milliseconds):F1} | {Median(pipeline, r => r.P99Milliseconds):F1} |")
-            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, instances | {instancesRate:F1} | {Median(pipelineInstances, r => r.P50Milliseconds):F1} | {Median(pipelineInstances, r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| direct V2 infer (reference) | {directRate:F1} | {direct.Median(r => r.P50Milliseconds):F1} | {direct.Median(r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, PNG | {pipelineRate:F1} | {pipeline.Median(r => r.P50Milliseconds):F1} | {pipeline.Median(r => r.P99Milliseconds):F1} |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| full predict pipeline, instances | {instancesRate:F1} | {pipelineInstances.Median(r => r.P50Milliseconds):F1} | {pipelineInstances.Median(r => r.P99Milliseconds):F1} |")
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"**pipeline / direct = {ratio:F2}x from a PNG, {instancesRatio:F2}x from instances** (goal: at least 0.35x; {(met ? "met" : "not met")}).")
             .AppendLine()
@@ -120,32 +113,8 @@ internal static class PipelineVersusDirect
     /// <summary>What the section says besides this run's figures: how the figures came to be, kept beside the code that writes them.</summary>
     private static string NotesPath => RepositoryPaths.InRoot("bench", "MlPlatform.Bench", "PipelineVersusDirect.md");
 
-    private static double Median(List<LoadResult> results, Func<LoadResult, double> selector)
-    {
-        var values = results.Select(selector).Order().ToArray();
-        return values[values.Length / 2];
-    }
-
-    private static (byte[] Body, string HeaderLength) CreateBinaryInfer(HoldOutDigit digit)
-    {
-        using var writer = new PooledBufferWriter();
-        using var request = new InferenceRequest
-        {
-            Inputs =
-            [
-                new InferenceTensor
-                {
-                    Name = "input",
-                    DataType = TensorDataType.Fp32,
-                    Shape = [1, 1, 28, 28],
-                    Data = System.Runtime.InteropServices.MemoryMarshal.AsBytes(digit.Pixels.AsSpan()).ToArray(),
-                },
-            ],
-            Parameters = new Dictionary<string, System.Text.Json.JsonElement> { [ProtocolParameters.BinaryDataOutput] = System.Text.Json.JsonDocument.Parse("true").RootElement },
-        };
-        var headerLength = InferenceCodec.WriteRequest(writer, request, binaryInputs: true);
-        return (writer.WrittenSpan.ToArray(), headerLength!.Value.ToString(CultureInfo.InvariantCulture));
-    }
+    private static (byte[] Body, string HeaderLength) CreateBinaryInfer(HoldOutDigit digit) =>
+        V2Binary.Request("input", [1, 1, 28, 28], digit.Pixels);
 }
 
 /// <summary>

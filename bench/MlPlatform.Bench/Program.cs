@@ -4,9 +4,14 @@ using MlPlatform.Bench;
 var settings = BenchSettings.Parse(args);
 var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
 {
-    [BinaryVersusJson.Id] = BinaryVersusJson.RunAsync,
-    [PipelineVersusDirect.Id] = PipelineVersusDirect.RunAsync,
+    [ProxyVersusNginx.Id] = ProxyVersusNginx.RunAsync,
     [GatewayPolicy.Id] = GatewayPolicy.RunAsync,
+    [BinaryVersusJson.Id] = BinaryVersusJson.RunAsync,
+    [DynamicBatching.Id] = DynamicBatching.RunAsync,
+    [ServiceVersusInProcess.Id] = ServiceVersusInProcess.RunAsync,
+    [PipelineVersusDirect.Id] = PipelineVersusDirect.RunAsync,
+    [PredictLatency.Id] = PredictLatency.RunAsync,
+    [IdleMemory.Id] = IdleMemory.RunAsync,
     [DashboardMemory.Id] = DashboardMemory.RunAsync,
 };
 

@@ -1,0 +1,26 @@
+using System.Globalization;
+
+namespace MlPlatform.Bench;
+
+/// <summary>A process's memory as Linux reports it in /proc/&lt;pid&gt;/status.</summary>
+internal static class ProcStatus
+{
+    /// <summary>Resident set size now (VmRSS), in MB.</summary>
+    public static double ResidentMegabytes(int pid) => StatusKilobytes(pid, "VmRSS") / 1024.0;
+
+    /// <summary>The highest resident set size so far (VmHWM), in MB.</summary>
+    public static double PeakResidentMegabytes(int pid) => StatusKilobytes(pid, "VmHWM") / 1024.0;
+
+    private static long StatusKilobytes(int pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"/proc/{pid}/status has no {field}");
+    }
+}
