@@ -55,7 +55,7 @@ internal static class PredictLatency
         }
 
         var body = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (Release build, default replicas). An open-loop load of {RequestsPerSecond:F0} requests/s (each latency from the moment its request was due, so a stall is not hidden), {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s. Predict: a 280x280 black-on-white PNG of a held-out digit through the gateway. Direct: the same digit as a V2 binary request to one inference replica. Failed requests: {predict.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (Release build, default replicas). An open-loop load of {RequestsPerSecond:F0} requests/s (requests start on schedule whether or not earlier ones are answered), {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s. Predict: a 280x280 black-on-white PNG of a held-out digit through the gateway. Direct: the same digit as a V2 binary request to one inference replica. Failed requests: {predict.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
             .AppendLine()
             .AppendLine("| path | p50 ms | p99 ms |")
             .AppendLine("| --- | ---: | ---: |")

@@ -11,9 +11,17 @@ internal static class ProcStatus
     /// <summary>The highest resident set size so far (VmHWM), in MB.</summary>
     public static double PeakResidentMegabytes(int pid) => StatusKilobytes(pid, "VmHWM") / 1024.0;
 
-    private static long StatusKilobytes(int pid, string field)
+    /// <summary>
+    /// Proportional set size (Pss in smaps_rollup), in MB: resident pages, each shared page divided among the
+    /// processes that map it, so two replicas of one service do not both count the runtime's files in full.
+    /// </summary>
+    public static double ProportionalMegabytes(int pid) => Kilobytes($"/proc/{pid}/smaps_rollup", "Pss") / 1024.0;
+
+    private static long StatusKilobytes(int pid, string field) => Kilobytes($"/proc/{pid}/status", field);
+
+    private static long Kilobytes(string path, string field)
     {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        foreach (var line in File.ReadLines(path))
         {
             if (line.StartsWith(field + ":", StringComparison.Ordinal))
             {
@@ -21,6 +29,6 @@ internal static class ProcStatus
             }
         }
 
-        throw new InvalidOperationException($"/proc/{pid}/status has no {field}");
+        throw new InvalidOperationException($"{path} has no {field}");
     }
 }

@@ -1,6 +1,17 @@
 using MlPlatform.Bench;
 
 // Usage: MlPlatform.Bench [--quick] [benchmark ...]; with no benchmark named, all run.
+// The benchmark starts itself as a reference server in some runs (the variable names the role).
+switch (Environment.GetEnvironmentVariable(EmptyWebApp.RoleVariable))
+{
+    case EmptyWebApp.Role:
+        await EmptyWebApp.RunAsync(args);
+        return 0;
+    case BareYarp.Role:
+        await BareYarp.RunAsync(args);
+        return 0;
+}
+
 var settings = BenchSettings.Parse(args);
 var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
 {
