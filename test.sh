@@ -5,8 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 apt_packages=()
-# Each entry: a command the tests run, and the Debian package that provides it.
-for pair in redis-server:redis-server kubectl:kubectl chromium:chromium; do
+# Each entry: a command the tests (or the build: npm fetches the OTLP .proto files) run, and the Debian package that provides it.
+for pair in redis-server:redis-server kubectl:kubectl chromium:chromium npm:npm; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || apt_packages+=("${pair##*:}")
 done
 if [ ${#apt_packages[@]} -gt 0 ]; then

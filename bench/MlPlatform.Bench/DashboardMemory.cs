@@ -4,7 +4,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using MlPlatform.TestSupport;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -17,7 +16,7 @@ namespace MlPlatform.Bench;
 /// Resident memory of the AppHost process (which hosts the dashboard) after its OTLP receiver has
 /// taken 100,000 spans, against the same process idle with the application up, same run.
 /// </summary>
-internal static partial class DashboardMemory
+internal static class DashboardMemory
 {
     public const string Id = "dashboard-memory";
 
@@ -28,19 +27,20 @@ internal static partial class DashboardMemory
     public static async Task RunAsync(BenchSettings settings)
     {
         var apiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        using var appHost = await AppHostProcess.StartAsync(apiKey);
-        Console.WriteLine($"AppHost pid {appHost.Process.Id}, OTLP {appHost.OtlpGrpc}, dashboard {appHost.Dashboard}");
+        await using var appHost = await AppHostProcess.StartAsync(TimeSpan.FromMinutes(2), $"--Dashboard:OtlpApiKey={apiKey}");
+        var otlpGrpc = appHost.OtlpGrpcEndpoint ?? throw new InvalidOperationException("The AppHost printed no OTLP receiver line");
+        Console.WriteLine($"AppHost pid {appHost.ProcessId}, OTLP {otlpGrpc}, dashboard {appHost.LoginUrl}");
 
         // Idle: every replica up and exporting its own telemetry once a second.
         await Task.Delay(settings.Warmup * 2);
-        var idle = ProcStatus.ResidentMegabytes(appHost.Process.Id);
+        var idle = ProcStatus.ResidentMegabytes(appHost.ProcessId);
         using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { Timeout = TimeSpan.FromSeconds(30) };
-        (await browser.GetAsync(appHost.Dashboard)).EnsureSuccessStatusCode();
-        var countsUrl = new Uri(appHost.Dashboard, "/api/counts");
+        (await browser.GetAsync(appHost.LoginUrl)).EnsureSuccessStatusCode();
+        var countsUrl = new Uri(appHost.DashboardUrl, "api/counts");
         var before = await SpansReceivedAsync(browser, countsUrl);
 
         var sending = Stopwatch.StartNew();
-        SendSpans(appHost.OtlpGrpc, apiKey);
+        SendSpans(otlpGrpc, apiKey);
         var received = before;
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (received - before < SpansToSend && DateTime.UtcNow < deadline)
@@ -50,8 +50,8 @@ internal static partial class DashboardMemory
         }
 
         sending.Stop();
-        var after = ProcStatus.ResidentMegabytes(appHost.Process.Id);
-        var peak = ProcStatus.PeakResidentMegabytes(appHost.Process.Id);
+        var after = ProcStatus.ResidentMegabytes(appHost.ProcessId);
+        var peak = ProcStatus.PeakResidentMegabytes(appHost.ProcessId);
         using var counts = JsonDocument.Parse(await browser.GetStringAsync(countsUrl));
         var held = counts.RootElement.GetProperty("spans").GetInt32();
         var ratio = after / idle;
@@ -132,103 +132,5 @@ internal static partial class DashboardMemory
     {
         using var json = JsonDocument.Parse(await browser.GetStringAsync(counts));
         return json.RootElement.GetProperty("spans").GetInt64() + json.RootElement.GetProperty("droppedSpans").GetInt64();
-    }
-
-    /// <summary>The real AppHost executable, with the dashboard on free ports and a known OTLP key.</summary>
-    private sealed partial class AppHostProcess : IDisposable
-    {
-        private AppHostProcess(Process process, Uri dashboard, Uri otlpGrpc)
-        {
-            Process = process;
-            Dashboard = dashboard;
-            OtlpGrpc = otlpGrpc;
-        }
-
-        public Process Process { get; }
-
-        public Uri Dashboard { get; }
-
-        public Uri OtlpGrpc { get; }
-
-        public static async Task<AppHostProcess> StartAsync(string apiKey)
-        {
-            var startInfo = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = RepositoryPaths.Root,
-            };
-            startInfo.ArgumentList.Add(RepositoryPaths.ProjectAssembly("AppHost", "MlPlatform.AppHost"));
-            foreach (var argument in new[] { "--AppHost:GatewayPort=0", "--Dashboard:UiPort=0", "--Dashboard:OtlpGrpcPort=0", "--Dashboard:OtlpHttpPort=0", $"--Dashboard:OtlpApiKey={apiKey}" })
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
-
-            startInfo.Environment["NO_COLOR"] = "1";
-            var process = new Process { StartInfo = startInfo };
-            Uri? dashboard = null, otlp = null;
-            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var output = new StringBuilder();
-            void OnLine(string? line)
-            {
-                if (line is null)
-                {
-                    return;
-                }
-
-                lock (output)
-                {
-                    output.AppendLine(line);
-                }
-
-                if (DashboardLine().Match(line) is { Success: true } d)
-                {
-                    dashboard = new Uri(d.Groups[1].Value);
-                }
-                else if (OtlpLine().Match(line) is { Success: true } o)
-                {
-                    otlp = new Uri(o.Groups[1].Value);
-                }
-                else if (line.Contains("MlPlatform is up", StringComparison.Ordinal))
-                {
-                    up.TrySetResult();
-                }
-            }
-
-            process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                await up.Task.WaitAsync(TimeSpan.FromMinutes(2));
-            }
-            catch (TimeoutException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new InvalidOperationException($"The AppHost did not come up:{Environment.NewLine}{output}");
-            }
-
-            return new AppHostProcess(process, dashboard ?? throw new InvalidOperationException("no Dashboard line"), otlp ?? throw new InvalidOperationException("no OTLP receiver line"));
-        }
-
-        [GeneratedRegex(@"Dashboard: (http://\S+)")]
-        private static partial Regex DashboardLine();
-
-        [GeneratedRegex(@"OTLP receiver: (http://\S+) \(gRPC\)")]
-        private static partial Regex OtlpLine();
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit();
-            }
-
-            Process.Dispose();
-        }
     }
 }

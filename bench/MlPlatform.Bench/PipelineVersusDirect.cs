@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using MlPlatform.AppHost.Testing;
-using MlPlatform.Contracts;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
@@ -23,28 +21,10 @@ internal static class PipelineVersusDirect
             options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         });
 
-        var digits = HoldOutDigits.Load().Take(64).ToArray();
-        var pngs = digits.Select(d => DigitImages.BlackOnWhite(d)).ToArray();
-        var tensors = digits.Select(CreateBinaryInfer).ToArray();
-        var instances = digits.Select(d => Encoding.UTF8.GetBytes(
-            "{\"instances\":[[" + string.Join(",", d.Pixels.Select(p => p.ToString("0.###", CultureInfo.InvariantCulture))) + "]]}")).ToArray();
-        var next = 0;
-
-        HttpRequestMessage Predict()
-        {
-            var content = new ByteArrayContent(pngs[Interlocked.Increment(ref next) % pngs.Length]);
-            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
-            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
-        }
-
-        HttpRequestMessage PredictInstances()
-        {
-            var content = new ByteArrayContent(instances[Interlocked.Increment(ref next) % instances.Length]);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
-        }
-
-        HttpRequestMessage Infer() => V2Binary.Infer("mnist", tensors[Interlocked.Increment(ref next) % tensors.Length]);
+        var requests = new MnistRequests();
+        HttpRequestMessage Predict() => requests.PredictPng();
+        HttpRequestMessage PredictInstances() => requests.PredictInstances();
+        HttpRequestMessage Infer() => requests.Infer();
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
         // The example consumer of Gateway/appsettings.json (its development limits are never reached here).
@@ -112,9 +92,6 @@ internal static class PipelineVersusDirect
 
     /// <summary>What the section says besides this run's figures: how the figures came to be, kept beside the code that writes them.</summary>
     private static string NotesPath => RepositoryPaths.InRoot("bench", "MlPlatform.Bench", "PipelineVersusDirect.md");
-
-    private static (byte[] Body, string HeaderLength) CreateBinaryInfer(HoldOutDigit digit) =>
-        V2Binary.Request("input", [1, 1, 28, 28], digit.Pixels);
 }
 
 /// <summary>

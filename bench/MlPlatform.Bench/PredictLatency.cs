@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using MlPlatform.AppHost.Testing;
-using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
 
@@ -24,18 +22,9 @@ internal static class PredictLatency
             options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         });
 
-        var digits = HoldOutDigits.Load().Take(64).ToArray();
-        var pngs = digits.Select(d => DigitImages.BlackOnWhite(d)).ToArray();
-        var tensors = digits.Select(d => V2Binary.Request("input", [1, 1, 28, 28], d.Pixels)).ToArray();
-        var next = 0;
-        HttpRequestMessage Predict()
-        {
-            var content = new ByteArrayContent(pngs[Interlocked.Increment(ref next) % pngs.Length]);
-            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
-            return new HttpRequestMessage(HttpMethod.Post, "/v1/models/mnist:predict") { Content = content };
-        }
-
-        HttpRequestMessage Infer() => V2Binary.Infer("mnist", tensors[Interlocked.Increment(ref next) % tensors.Length]);
+        var requests = new MnistRequests();
+        HttpRequestMessage Predict() => requests.PredictPng();
+        HttpRequestMessage Infer() => requests.Infer();
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.Replicas("gateway")[0].Url };
         gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");

@@ -47,7 +47,7 @@ internal sealed record BenchSettings(bool Quick, IReadOnlyList<string> Benchmark
 
     public int Rounds => Quick ? 2 : 3;
 
-    public TimeSpan Duration => TimeSpan.FromSeconds(Quick ? 4 : 10);
+    public TimeSpan Duration => TimeSpan.FromSeconds(Quick ? 4 : 8);
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(Quick ? 2 : 4);
 

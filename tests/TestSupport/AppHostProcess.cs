@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using MlPlatform.TestSupport;
 
-namespace MlPlatform.Dashboard.BrowserTests;
+namespace MlPlatform.TestSupport;
 
 /// <summary>
 /// The AppHost started from its build output as a person starts it, on free ports, with its
@@ -12,6 +11,7 @@ namespace MlPlatform.Dashboard.BrowserTests;
 public sealed partial class AppHostProcess : IAsyncDisposable
 {
     private const string DashboardMarker = "Dashboard: ";
+    private const string OtlpMarker = "OTLP receiver: ";
     private const string UpMarker = "MlPlatform is up";
 
     private readonly Process _process;
@@ -30,6 +30,11 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     /// <summary>The dashboard's root, for pages other than the login.</summary>
     public Uri DashboardUrl => new(LoginUrl.GetLeftPart(UriPartial.Authority) + "/");
 
+    /// <summary>The dashboard's OTLP/gRPC receiver, as printed at start.</summary>
+    public Uri? OtlpGrpcEndpoint { get; private set; }
+
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get
@@ -41,7 +46,10 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<AppHostProcess> StartAsync(TimeSpan timeout)
+    /// <summary>Starts the AppHost and returns once it printed that the platform is up.</summary>
+    /// <param name="timeout">How long start-up may take.</param>
+    /// <param name="arguments">More command-line settings, such as <c>--Dashboard:OtlpApiKey=...</c>.</param>
+    public static async Task<AppHostProcess> StartAsync(TimeSpan timeout, params string[] arguments)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -56,6 +64,11 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         startInfo.ArgumentList.Add("--Dashboard:UiPort=0");
         startInfo.ArgumentList.Add("--Dashboard:OtlpGrpcPort=0");
         startInfo.ArgumentList.Add("--Dashboard:OtlpHttpPort=0");
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
         startInfo.Environment["NO_COLOR"] = "1";
         foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
         {
@@ -105,6 +118,13 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         if (marker >= 0 && Uri.TryCreate(line[(marker + DashboardMarker.Length)..].Trim(), UriKind.Absolute, out var url) && url.AbsolutePath == "/login")
         {
             _loginUrl.TrySetResult(url);
+        }
+
+        // "OTLP receiver: http://localhost:40124/ (gRPC), http://localhost:40125/ (HTTP/protobuf), header x-otlp-api-key".
+        var otlp = line.IndexOf(OtlpMarker, StringComparison.Ordinal);
+        if (otlp >= 0 && Uri.TryCreate(line[(otlp + OtlpMarker.Length)..].Split(' ')[0], UriKind.Absolute, out var endpoint))
+        {
+            OtlpGrpcEndpoint = endpoint;
         }
 
         if (line.Contains(UpMarker, StringComparison.Ordinal))
