@@ -9,6 +9,7 @@ namespace MlPlatform.AppHost.Running;
 /// </summary>
 public abstract partial class SupervisedProcess
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(60);
     private const int SigTerm = 15;
@@ -82,7 +83,7 @@ public abstract partial class SupervisedProcess
 
     private Task SuperviseAsync(CancellationToken stopping) => Task.Run(async () =>
     {
-        var backoff = TimeSpan.FromSeconds(1);
+        var backoff = FirstBackoff;
         while (!_stopping && !stopping.IsCancellationRequested)
         {
             var started = Stopwatch.StartNew();
@@ -114,8 +115,8 @@ public abstract partial class SupervisedProcess
 
             State = ReplicaState.Exited;
             // A process that ran a good while before dying gets a quick restart; one that keeps dying waits longer each time.
-            backoff = started.Elapsed > StableRun ? TimeSpan.FromSeconds(1) : backoff;
-            _console.Note($"{Name} exited with code {LastExitCode}; restarting in {backoff.TotalSeconds:0} s");
+            backoff = started.Elapsed > StableRun ? FirstBackoff : backoff;
+            _console.Note($"{Name} exited with code {LastExitCode}; restarting in {backoff.TotalSeconds:0.#} s");
             try
             {
                 await Task.Delay(backoff, stopping).ConfigureAwait(false);
