@@ -73,7 +73,9 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxExportBytes;
             kestrel.Listen(address, options.OtlpGrpcPort, listen => (grpcListen = listen).Protocols = HttpProtocols.Http2);
-            kestrel.Listen(address, options.OtlpHttpPort, listen => (httpListen = listen).Protocols = HttpProtocols.Http1AndHttp2);
+            // Without TLS there is no protocol negotiation, so HTTP/2 could only come by prior knowledge, which OTLP/HTTP
+            // exporters do not use; Kestrel would warn at every start that it serves HTTP/1.1 only.
+            kestrel.Listen(address, options.OtlpHttpPort, listen => (httpListen = listen).Protocols = HttpProtocols.Http1);
         });
         receiver.Services.AddOtlpReceiver(otlpApiKey);
         var receiverApp = receiver.Build();
