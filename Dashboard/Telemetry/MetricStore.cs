@@ -153,7 +153,7 @@ internal sealed class MetricStore(TelemetryLimits limits, StringPool pool, Resou
                         continue;
                     }
 
-                    added += Append(stream, ToPoint(point, stream));
+                    added += Append(stream.Histograms ??= new(limits.MaxPointsPerStream), ToPoint(point, stream));
                 }
 
                 break;
@@ -182,7 +182,7 @@ internal sealed class MetricStore(TelemetryLimits limits, StringPool pool, Resou
                 }
 
                 var value = point.ValueCase == NumberDataPoint.ValueOneofCase.AsInt ? point.AsInt : point.AsDouble;
-                added += Append(stream, new NumberPoint(OtlpValues.ToUnixTicks(point.StartTimeUnixNano), OtlpValues.ToUnixTicks(point.TimeUnixNano), value));
+                added += Append(stream.Numbers ??= new(limits.MaxPointsPerStream), new NumberPoint(OtlpValues.ToUnixTicks(point.StartTimeUnixNano), OtlpValues.ToUnixTicks(point.TimeUnixNano), value));
             }
         }
     }
@@ -251,36 +251,16 @@ internal sealed class MetricStore(TelemetryLimits limits, StringPool pool, Resou
         return true;
     }
 
-    private int Append(MetricStream stream, NumberPoint point)
+    private int Append<TPoint>(BoundedQueue<TPoint> points, TPoint point)
+        where TPoint : struct, ITimedPoint
     {
-        var numbers = stream.Numbers ??= new BoundedQueue<NumberPoint>(limits.MaxPointsPerStream);
         // A point not newer than the last is an exporter's retry, or out of order: charts need ascending time.
-        if (!numbers.IsEmpty && point.Ticks <= numbers.Newest.Ticks)
+        if (!points.IsEmpty && point.Ticks <= points.Newest.Ticks)
         {
             return 0;
         }
 
-        if (numbers.Add(point, out _))
-        {
-            _dropped++;
-        }
-        else
-        {
-            _points++;
-        }
-
-        return 1;
-    }
-
-    private int Append(MetricStream stream, HistogramPoint point)
-    {
-        var histograms = stream.Histograms ??= new BoundedQueue<HistogramPoint>(limits.MaxPointsPerStream);
-        if (!histograms.IsEmpty && point.Ticks <= histograms.Newest.Ticks)
-        {
-            return 0;
-        }
-
-        if (histograms.Add(point, out _))
+        if (points.Add(point, out _))
         {
             _dropped++;
         }
@@ -511,8 +491,14 @@ internal sealed class MetricStream(TelemetryResource resource, string attributeK
     public double[]? LastBounds { get; set; }
 }
 
+/// <summary>A metric point's end time, in unix ticks (100 ns): streams keep their points in ascending order of it.</summary>
+internal interface ITimedPoint
+{
+    long Ticks { get; }
+}
+
 /// <summary>Times are unix ticks (100 ns).</summary>
-internal readonly record struct NumberPoint(long StartTicks, long Ticks, double Value);
+internal readonly record struct NumberPoint(long StartTicks, long Ticks, double Value) : ITimedPoint;
 
 /// <summary><see cref="Buckets"/> has one more entry than <see cref="Bounds"/> (or both are empty).</summary>
-internal readonly record struct HistogramPoint(long StartTicks, long Ticks, ulong Count, double[] Bounds, ulong[] Buckets);
+internal readonly record struct HistogramPoint(long StartTicks, long Ticks, ulong Count, double[] Bounds, ulong[] Buckets) : ITimedPoint;

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.Diagnostics;
 
 namespace MlPlatform.Dashboard.Components.TryIt;
 
@@ -8,21 +8,8 @@ namespace MlPlatform.Dashboard.Components.TryIt;
 /// </summary>
 public sealed record Traceparent(string TraceId, string SpanId)
 {
-    public static Traceparent New() => new(RandomHex(16), RandomHex(8));
+    public static Traceparent New() => new(ActivityTraceId.CreateRandom().ToHexString(), ActivitySpanId.CreateRandom().ToHexString());
 
     /// <summary>Version 00, sampled (flags 01), so every service records its spans.</summary>
     public string Header => $"00-{TraceId}-{SpanId}-01";
-
-    // All-zero ids are invalid in the spec; the chance is negligible, but the check is cheap.
-    private static string RandomHex(int bytes)
-    {
-        while (true)
-        {
-            var value = RandomNumberGenerator.GetBytes(bytes);
-            if (value.Any(b => b != 0))
-            {
-                return Convert.ToHexStringLower(value);
-            }
-        }
-    }
 }
