@@ -29,11 +29,9 @@ internal static class BinaryVersusJson
                 .Node("Identity", ["image"], ["image_out"])
                 .Save(Path.Combine(modelDirectory, "1", "model.onnx"));
 
-            await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>
+            await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
             {
                 ["Inference__ModelRepository"] = repository,
-                ["Logging__LogLevel__Default"] = "Warning",
-                ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
             });
 
             var (jsonBody, binaryBody, headerLength) = CreateBodies();

@@ -85,11 +85,9 @@ internal sealed class InferenceUnderTest : IDisposable
     public string ModelPath { get; }
 
     public Task<ServiceProcess> StartAsync() =>
-        ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>
+        ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
         {
             ["Inference__ModelRepository"] = _repository,
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         });
 
     public void Dispose() => Directory.Delete(_repository, recursive: true);

@@ -101,10 +101,8 @@ internal static class GatewayPolicy
     /// <summary>A gateway's environment that sends every route to <paramref name="upstream"/>, with or without key-auth and a rate limit.</summary>
     internal static Dictionary<string, string?> Settings(Uri upstream, bool auth, string? rateLimit)
     {
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(BenchApplication.QuietLogging())
         {
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
             ["Gateway__KeyAuth__Consumers__bench__Username"] = "bench",
             ["Gateway__KeyAuth__Consumers__bench__KeyHashes__0"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key))),
             ["Gateway__RateLimiting__Second"] = "1000000000",

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MlPlatform.AppHost.Testing;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
@@ -19,12 +18,7 @@ internal static class IdleMemory
 
     public static async Task RunAsync(BenchSettings settings)
     {
-        await using var app = await TestApplication.StartAsync(options =>
-        {
-            options.Dashboard = true;
-            options.Environment["Logging__LogLevel__Default"] = "Warning";
-            options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        });
+        await using var app = await BenchApplication.StartAsync(dashboard: true);
 
         await using var reference = await ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", new Dictionary<string, string?> { [EmptyWebApp.RoleVariable] = EmptyWebApp.Role });
         using (var probe = new HttpClient { BaseAddress = reference.BaseAddress })

@@ -15,16 +15,9 @@ internal static class PipelineVersusDirect
 
     public static async Task RunAsync(BenchSettings settings)
     {
-        await using var app = await TestApplication.StartAsync(options =>
-        {
-            options.Environment["Logging__LogLevel__Default"] = "Warning";
-            options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        });
+        await using var app = await BenchApplication.StartAsync();
 
         var requests = new MnistRequests();
-        HttpRequestMessage Predict() => requests.PredictPng();
-        HttpRequestMessage PredictInstances() => requests.PredictInstances();
-        HttpRequestMessage Infer() => requests.Infer();
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
         // The example consumer of Gateway/appsettings.json (its development limits are never reached here).
@@ -36,9 +29,9 @@ internal static class PipelineVersusDirect
         // steady rate, a single warm inference replica a few seconds. Each path gets the same, longer warm-up,
         // so round 1 measures the services and not the JIT.
         var warmup = settings.Warmup * 4;
-        await LoadGenerator.RunAsync(gateway, Predict, concurrency, warmup);
-        await LoadGenerator.RunAsync(gateway, PredictInstances, concurrency, warmup);
-        await LoadGenerator.RunAsync(inference, Infer, concurrency, warmup);
+        await LoadGenerator.RunAsync(gateway, requests.PredictPng, concurrency, warmup);
+        await LoadGenerator.RunAsync(gateway, requests.PredictInstances, concurrency, warmup);
+        await LoadGenerator.RunAsync(inference, requests.Infer, concurrency, warmup);
 
         var cpu = new ProcessCpu(app);
         var pipeline = new List<LoadResult>();
@@ -46,9 +39,9 @@ internal static class PipelineVersusDirect
         var direct = new List<LoadResult>();
         for (var round = 0; round < settings.Rounds; round++)
         {
-            pipeline.Add(await cpu.MeasureAsync("png", () => LoadGenerator.RunAsync(gateway, Predict, concurrency, settings.Duration)));
-            pipelineInstances.Add(await cpu.MeasureAsync("instances", () => LoadGenerator.RunAsync(gateway, PredictInstances, concurrency, settings.Duration)));
-            direct.Add(await cpu.MeasureAsync("direct", () => LoadGenerator.RunAsync(inference, Infer, concurrency, settings.Duration)));
+            pipeline.Add(await cpu.MeasureAsync("png", () => LoadGenerator.RunAsync(gateway, requests.PredictPng, concurrency, settings.Duration)));
+            pipelineInstances.Add(await cpu.MeasureAsync("instances", () => LoadGenerator.RunAsync(gateway, requests.PredictInstances, concurrency, settings.Duration)));
+            direct.Add(await cpu.MeasureAsync("direct", () => LoadGenerator.RunAsync(inference, requests.Infer, concurrency, settings.Duration)));
             Console.WriteLine($"round {round + 1}: predict PNG {pipeline[^1]}; predict instances {pipelineInstances[^1]}; direct infer {direct[^1]}");
         }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MlPlatform.AppHost.Testing;
 
 namespace MlPlatform.Bench;
 
@@ -16,30 +15,24 @@ internal static class PredictLatency
 
     public static async Task RunAsync(BenchSettings settings)
     {
-        await using var app = await TestApplication.StartAsync(options =>
-        {
-            options.Environment["Logging__LogLevel__Default"] = "Warning";
-            options.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        });
+        await using var app = await BenchApplication.StartAsync();
 
         var requests = new MnistRequests();
-        HttpRequestMessage Predict() => requests.PredictPng();
-        HttpRequestMessage Infer() => requests.Infer();
 
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.Replicas("gateway")[0].Url };
         gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");
         using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.Replicas("inference")[0].Url };
 
         // Cold processes tier up their JIT under load first (see the pipeline benchmark).
-        await LoadGenerator.RunAsync(gateway, Predict, 8, settings.Warmup * 4);
-        await LoadGenerator.RunAsync(inference, Infer, 8, settings.Warmup);
+        await LoadGenerator.RunAsync(gateway, requests.PredictPng, 8, settings.Warmup * 4);
+        await LoadGenerator.RunAsync(inference, requests.Infer, 8, settings.Warmup);
 
         var predict = new List<LoadResult>();
         var direct = new List<LoadResult>();
         for (var round = 0; round < settings.Rounds; round++)
         {
-            predict.Add(await LoadGenerator.RunAtRateAsync(gateway, Predict, RequestsPerSecond, settings.Duration));
-            direct.Add(await LoadGenerator.RunAtRateAsync(inference, Infer, RequestsPerSecond, settings.Duration));
+            predict.Add(await LoadGenerator.RunAtRateAsync(gateway, requests.PredictPng, RequestsPerSecond, settings.Duration));
+            direct.Add(await LoadGenerator.RunAtRateAsync(inference, requests.Infer, RequestsPerSecond, settings.Duration));
             Console.WriteLine($"round {round + 1}: predict {predict[^1]}; direct {direct[^1]}");
         }
 
