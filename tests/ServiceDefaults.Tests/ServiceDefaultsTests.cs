@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 
 namespace MlPlatform.ServiceDefaults.Tests;
 
@@ -47,6 +48,44 @@ public sealed class ServiceDefaultsTests
 
         Assert.Contains("mlplatform_test_calls_total", metrics);
         Assert.Contains("http_server_request_duration_seconds", metrics);
+    }
+
+    [Fact]
+    public async Task Metrics_ManyAttributeSets_FrameworkStreamsCappedWithOverflowOursKeptWhole()
+    {
+        const int attributeSets = Extensions.FrameworkMetricCardinalityLimit + 100;
+        await using var service = await LoopbackApp.StartAsync(
+            // Any meter the defaults listen to that is not ours gets the framework's limit.
+            builder => builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter("Framework.Test")),
+            app =>
+            {
+                var meters = app.Services.GetRequiredService<IMeterFactory>();
+                var framework = meters.Create("Framework.Test").CreateCounter<long>("framework.test.calls");
+                var ours = meters.Create("MlPlatform.Test").CreateCounter<long>("mlplatform.test.models");
+                app.MapPost("/record", () =>
+                {
+                    for (var i = 0; i < attributeSets; i++)
+                    {
+                        framework.Add(1, new KeyValuePair<string, object?>("peer", $"peer-{i}"));
+                        ours.Add(1, new KeyValuePair<string, object?>("model", $"model-{i}"));
+                    }
+                });
+            });
+        using var client = new HttpClient { BaseAddress = service.Address };
+
+        using var recorded = await client.PostAsync("/record", content: null);
+        recorded.EnsureSuccessStatusCode();
+        var lines = (await client.GetStringAsync("/metrics")).Split('\n');
+
+        var framework = lines.Where(line => line.StartsWith("framework_test_calls_total{", StringComparison.Ordinal)).ToArray();
+        var ours = lines.Where(line => line.StartsWith("mlplatform_test_models_total{", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(attributeSets, ours.Length);
+        Assert.InRange(framework.Length, Extensions.FrameworkMetricCardinalityLimit - 1, Extensions.FrameworkMetricCardinalityLimit + 1);
+        // Nothing past the limit is lost: it is counted under the overflow attribute.
+        var overflow = Assert.Single(framework, line => line.Contains("otel_metric_overflow=\"true\"", StringComparison.Ordinal));
+        var total = framework.Sum(line => long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(attributeSets, total);
+        Assert.NotNull(overflow);
     }
 
     [Fact]
