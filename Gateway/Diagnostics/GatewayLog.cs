@@ -11,8 +11,10 @@ internal static partial class GatewayLog
     [LoggerMessage(3, LogLevel.Warning, "Route {Route}: replica {Destination} failed ({Reason}); trying another")]
     public static partial void ProxyRetrying(ILogger logger, string route, string destination, string reason);
 
+    // No exception argument: a failed attempt is expected and handled (another replica is tried), and a stack
+    // trace per attempt while a replica restarts under load cost the gateway CPU that the restart needed.
     [LoggerMessage(4, LogLevel.Warning, "Hop {Hop}: replica {Destination} failed: {Reason}; trying another")]
-    public static partial void HopAttemptFailed(ILogger logger, string hop, string destination, string reason, Exception? exception);
+    public static partial void HopAttemptFailed(ILogger logger, string hop, string destination, string reason);
 
     [LoggerMessage(5, LogLevel.Warning, "Hop {Hop}: replica {Destination} is out of rotation for {Period} after a transport failure")]
     public static partial void ReplicaTakenOut(ILogger logger, string hop, string destination, TimeSpan period);

@@ -34,4 +34,16 @@ internal static class TransportFailures
         OperationCanceledException => "the connection timed out",
         _ => "the request failed",
     };
+
+    /// <summary>What the innermost exception says, such as "Connection refused (127.0.0.1:5001)": the cause, for logs.</summary>
+    public static string RootCause(Exception exception)
+    {
+        var current = exception;
+        while (current.InnerException is not null)
+        {
+            current = current.InnerException;
+        }
+
+        return current.Message;
+    }
 }

@@ -116,7 +116,7 @@ internal sealed class HopInvoker(
             catch (Exception exception) when (exception is HttpRequestException or IOException or OperationCanceledException)
             {
                 var reason = TransportFailures.Describe(exception);
-                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, reason, exception);
+                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, $"{reason} ({TransportFailures.RootCause(exception)})");
                 healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, settings.ReactivationPeriod);
                 GatewayLog.ReplicaTakenOut(logger, hop, destination.DestinationId, settings.ReactivationPeriod);
                 attempt = HopResult.Unreachable(reason);
@@ -136,7 +136,7 @@ internal sealed class HopInvoker(
 
             if (attempt.Outcome != HopOutcome.Unreachable)
             {
-                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}", null);
+                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}");
             }
 
             if (failure is null || attempt.Weight >= failure.Weight)
