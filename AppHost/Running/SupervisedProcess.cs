@@ -19,6 +19,7 @@ public abstract partial class SupervisedProcess
     private readonly Lock _supervisionLock = new();
     private Process? _process;
     private volatile bool _stopping;
+    private volatile bool _healthySinceLaunch;
     private Task _supervision = Task.CompletedTask;
     private CancellationTokenSource? _stopRequested;
 
@@ -84,9 +85,11 @@ public abstract partial class SupervisedProcess
     private Task SuperviseAsync(CancellationToken stopping) => Task.Run(async () =>
     {
         var backoff = FirstBackoff;
+        Stopwatch? sinceImmediateRestart = null;
         while (!_stopping && !stopping.IsCancellationRequested)
         {
             var started = Stopwatch.StartNew();
+            _healthySinceLaunch = false;
             State = RestartCount == 0 ? ReplicaState.Starting : ReplicaState.Restarting;
             try
             {
@@ -114,19 +117,34 @@ public abstract partial class SupervisedProcess
             }
 
             State = ReplicaState.Exited;
-            // A process that ran a good while before dying gets a quick restart; one that keeps dying waits longer each time.
+            // A replica that had come up healthy and then died is started again at once, as a crash is met in a
+            // cluster: every second it is down, the others carry its load. That happens once a minute at most; a
+            // process that dies before it is healthy, or soon again, waits longer each time, so a crash loop
+            // cannot keep the machine busy starting it.
             backoff = started.Elapsed > StableRun ? FirstBackoff : backoff;
-            _console.Note($"{Name} exited with code {LastExitCode}; restarting in {backoff.TotalSeconds:0.#} s");
+            var immediate = _healthySinceLaunch && (sinceImmediateRestart is null || sinceImmediateRestart.Elapsed > StableRun);
+            var delay = immediate ? TimeSpan.Zero : backoff;
+            _console.Note(immediate
+                ? $"{Name} exited with code {LastExitCode}; restarting"
+                : $"{Name} exited with code {LastExitCode}; restarting in {delay.TotalSeconds:0.#} s");
             try
             {
-                await Task.Delay(backoff, stopping).ConfigureAwait(false);
+                await Task.Delay(delay, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 break;
             }
 
-            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            if (immediate)
+            {
+                sinceImmediateRestart = Stopwatch.StartNew();
+            }
+            else
+            {
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+
             RestartCount++;
         }
 
@@ -171,6 +189,7 @@ public abstract partial class SupervisedProcess
                 if (await IsHealthyAsync(cancellationToken).ConfigureAwait(false))
                 {
                     State = ReplicaState.Running;
+                    _healthySinceLaunch = true;
                     _firstHealthy.TrySetResult();
                     interval = TimeSpan.FromSeconds(2);
                 }
