@@ -51,10 +51,6 @@ public static class GatewayProcess
     /// <summary>A loopback address nothing listens on: connections to it are refused.</summary>
     public static Uri ClosedAddress()
     {
-        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        return new Uri($"http://127.0.0.1:{LoopbackPort.Free().ToString(CultureInfo.InvariantCulture)}");
     }
 }

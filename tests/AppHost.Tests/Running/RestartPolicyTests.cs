@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using MlPlatform.AppHost.Model;
 using MlPlatform.AppHost.Running;
+using MlPlatform.TestSupport;
 
 namespace MlPlatform.AppHost.Tests.Running;
 
@@ -14,7 +13,7 @@ public sealed class RestartPolicyTests
     public async Task HealthyProcessKilled_RestartedAtOnce_KilledAgainWithinAMinute_WaitsItsBackoff()
     {
         var console = new ConsoleLog(echo: false);
-        var redis = new ExecutableProcess(Resource("redis", "redis-server", port => ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no"]), FreePort(), console);
+        var redis = new ExecutableProcess(Resource("redis", "redis-server", port => ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no"]), LoopbackPort.Free(), console);
         using var stopping = new CancellationTokenSource();
         Assert.True(redis.Supervise(stopping.Token));
         try
@@ -42,7 +41,7 @@ public sealed class RestartPolicyTests
     {
         var console = new ConsoleLog(echo: false);
         // Exits at once with code 1, as a service with a bad configuration does.
-        var crashing = new ExecutableProcess(Resource("crashing", "false", _ => []), FreePort(), console);
+        var crashing = new ExecutableProcess(Resource("crashing", "false", _ => []), LoopbackPort.Free(), console);
         using var stopping = new CancellationTokenSource();
         Assert.True(crashing.Supervise(stopping.Token));
         try
@@ -66,13 +65,6 @@ public sealed class RestartPolicyTests
 
     private static string[] Notes(ConsoleLog console, string start) =>
         [.. console.Snapshot("apphost").Select(line => line.Text).Where(text => text.StartsWith(start, StringComparison.Ordinal))];
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitAsync(Func<bool> condition)
     {
