@@ -91,7 +91,11 @@ public static class Extensions
                     .AddAspNetCoreInstrumentation(options =>
                         // Probes and scrapes run every few seconds and would drown the real traces.
                         options.Filter = context => !IsInfrastructurePath(context.Request.Path))
-                    .AddHttpClientInstrumentation())
+                    .AddHttpClientInstrumentation(options =>
+                        // The gateway probes every replica's /health every few seconds: as root spans of their
+                        // own those calls would bury the predict traces in the dashboard.
+                        options.FilterHttpRequestMessage = request =>
+                            request.RequestUri is not { IsAbsoluteUri: true } uri || !IsInfrastructurePath(new PathString(uri.AbsolutePath))))
                 .UseOtlpExporter();
         }
 

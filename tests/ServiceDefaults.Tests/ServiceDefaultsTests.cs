@@ -143,10 +143,18 @@ public sealed class ServiceDefaultsTests
         Assert.True(ServerSpanExported("/work"), "no server span for /work reached the OTLP endpoint");
         Assert.False(ServerSpanExported("/health"));
         Assert.False(ServerSpanExported("/alive"));
+        // Calls out to a probe path (the gateway's health checks) leave no client span either; other calls do.
+        Assert.True(ClientSpanExported("work"), "no client span for /work reached the OTLP endpoint");
+        Assert.False(ClientSpanExported("health"));
+        Assert.False(ClientSpanExported("alive"));
 
         // Server spans are named "GET {route}"; the test's own client spans, which share this
         // process's tracer, are named just "GET" and so are not counted.
         bool ServerSpanExported(string path) =>
             exports.Any(body => Encoding.UTF8.GetString(body).Contains("GET " + path, StringComparison.Ordinal));
+
+        // A client span carries the whole URL it called (url.full); a server span only its path.
+        bool ClientSpanExported(string path) =>
+            exports.Any(body => Encoding.UTF8.GetString(body).Contains(new Uri(service.Address, path).ToString(), StringComparison.Ordinal));
     }
 }
