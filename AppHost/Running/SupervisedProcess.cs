@@ -19,7 +19,6 @@ public abstract partial class SupervisedProcess
     private readonly Lock _supervisionLock = new();
     private Process? _process;
     private volatile bool _stopping;
-    private volatile bool _healthySinceLaunch;
     private Task _supervision = Task.CompletedTask;
     private CancellationTokenSource? _stopRequested;
 
@@ -89,12 +88,13 @@ public abstract partial class SupervisedProcess
         while (!_stopping && !stopping.IsCancellationRequested)
         {
             var started = Stopwatch.StartNew();
-            _healthySinceLaunch = false;
             State = RestartCount == 0 ? ReplicaState.Starting : ReplicaState.Restarting;
             try
             {
-                _process?.Dispose();
-                _process = Launch();
+                // The exited process object is disposed only once the new one replaces it: a stop or a kill that
+                // comes in between must find an exited process, not a disposed one (whose HasExited throws).
+                var exitedProcess = Interlocked.Exchange(ref _process, Launch());
+                exitedProcess?.Dispose();
             }
             catch (Exception exception) when (exception is System.ComponentModel.Win32Exception or InvalidOperationException)
             {
@@ -102,6 +102,13 @@ public abstract partial class SupervisedProcess
                 _firstHealthy.TrySetException(exception);
                 State = ReplicaState.Exited;
                 return;
+            }
+
+            // A stop that came while this process was being launched looked for a process to end before there was
+            // one, and now waits for supervision to end: end the process here.
+            if (_stopping)
+            {
+                Kill();
             }
 
             using var exited = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -116,13 +123,15 @@ public abstract partial class SupervisedProcess
                 break;
             }
 
+            // Running or Unhealthy only once a health check has passed since this launch.
+            var cameUpHealthy = State is ReplicaState.Running or ReplicaState.Unhealthy;
             State = ReplicaState.Exited;
             // A replica that had come up healthy and then died is started again at once, as a crash is met in a
             // cluster: every second it is down, the others carry its load. That happens once a minute at most; a
             // process that dies before it is healthy, or soon again, waits longer each time, so a crash loop
             // cannot keep the machine busy starting it.
             backoff = started.Elapsed > StableRun ? FirstBackoff : backoff;
-            var immediate = _healthySinceLaunch && (sinceImmediateRestart is null || sinceImmediateRestart.Elapsed > StableRun);
+            var immediate = cameUpHealthy && (sinceImmediateRestart is null || sinceImmediateRestart.Elapsed > StableRun);
             var delay = immediate ? TimeSpan.Zero : backoff;
             _console.Note(immediate
                 ? $"{Name} exited with code {LastExitCode}; restarting"
@@ -189,7 +198,6 @@ public abstract partial class SupervisedProcess
                 if (await IsHealthyAsync(cancellationToken).ConfigureAwait(false))
                 {
                     State = ReplicaState.Running;
-                    _healthySinceLaunch = true;
                     _firstHealthy.TrySetResult();
                     interval = TimeSpan.FromSeconds(2);
                 }
