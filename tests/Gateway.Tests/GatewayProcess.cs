@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Gateway.Tests;
@@ -49,8 +48,5 @@ public static class GatewayProcess
     };
 
     /// <summary>A loopback address nothing listens on: connections to it are refused.</summary>
-    public static Uri ClosedAddress()
-    {
-        return new Uri($"http://127.0.0.1:{LoopbackPort.Free().ToString(CultureInfo.InvariantCulture)}");
-    }
+    public static Uri ClosedAddress() => new($"http://127.0.0.1:{LoopbackPort.Free().ToString(CultureInfo.InvariantCulture)}");
 }
