@@ -35,8 +35,27 @@ public static class Extensions
     /// </summary>
     public const int FrameworkMetricCardinalityLimit = 500;
 
+    /// <summary>
+    /// Attribute sets kept per metric stream of the meters whose attributes are a small fixed set (GC generation,
+    /// CPU mode, transport, protocol): the runtime's, Kestrel's and the memory pool's, some 30 instruments. At the
+    /// framework limit their streams still took 36 KB each per reader, 2 MB of an idle replica, for a handful of
+    /// sets each.
+    /// </summary>
+    public const int FixedAttributeMetricCardinalityLimit = 50;
+
+    /// <summary>The meters <see cref="FixedAttributeMetricCardinalityLimit"/> applies to.</summary>
+    public static IReadOnlyList<string> FixedAttributeMeters { get; } =
+        ["System.Runtime", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.MemoryPool"];
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        // What the full host builder sets up for logs and the slim one leaves out: the trace context on every
+        // entry's scope, which ties console lines to traces, and the EventSource provider that dotnet-trace and
+        // dotnet-monitor read logs from. TryAdd inside: no second provider where the builder added one.
+        builder.Logging.Configure(options => options.ActivityTrackingOptions =
+            ActivityTrackingOptions.SpanId | ActivityTrackingOptions.TraceId | ActivityTrackingOptions.ParentId);
+        builder.Logging.AddEventSourceLogger();
+
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
 
@@ -76,9 +95,7 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter("MlPlatform.*")
-                .AddView(instrument => instrument.Meter.Name.StartsWith("MlPlatform.", StringComparison.Ordinal)
-                    ? null
-                    : new MetricStreamConfiguration { CardinalityLimit = FrameworkMetricCardinalityLimit })
+                .AddView(instrument => MetricStreamFor(instrument.Meter.Name))
                 // Scrapers poll every few seconds; a cached scrape would only show stale figures.
                 .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));
 
@@ -125,6 +142,24 @@ public static class Extensions
         app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
 
         return app;
+    }
+
+    private static MetricStreamConfiguration? MetricStreamFor(string meterName)
+    {
+        if (meterName.StartsWith("MlPlatform.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        foreach (var fixedAttributeMeter in FixedAttributeMeters)
+        {
+            if (meterName == fixedAttributeMeter)
+            {
+                return new MetricStreamConfiguration { CardinalityLimit = FixedAttributeMetricCardinalityLimit };
+            }
+        }
+
+        return new MetricStreamConfiguration { CardinalityLimit = FrameworkMetricCardinalityLimit };
     }
 
     private static bool IsInfrastructurePath(PathString path) =>

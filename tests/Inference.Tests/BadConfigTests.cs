@@ -69,12 +69,25 @@ public sealed class BadConfigTests
         Assert.Contains("Inference:ModelRepository", output);
     }
 
-    private static async Task<string> RunUntilExitAsync(string repository)
+    [Theory]
+    [InlineData("Inference__RetryAfterSeconds", "0", "RetryAfterSeconds")]
+    [InlineData("Inference__MaxRequestBodyBytes", "12", "MaxRequestBodyBytes")]
+    [InlineData("Inference__ModelRepository", "", "ModelRepository")]
+    public async Task Start_SettingOutOfRange_ExitsWithOneLineNamingIt(string variable, string value, string setting)
     {
-        await using var service = ServiceProcess.Launch("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>
-        {
-            ["Inference__ModelRepository"] = repository,
-        });
+        var output = await RunUntilExitAsync(RepositoryPaths.InRoot("models"), new Dictionary<string, string?> { [variable] = value });
+
+        Assert.Contains("Invalid settings: ", output);
+        Assert.Contains(setting, output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    private static async Task<string> RunUntilExitAsync(string repository, Dictionary<string, string?>? settings = null)
+    {
+        var environment = new Dictionary<string, string?>(settings ?? []);
+        environment.TryAdd("Inference__ModelRepository", repository);
+        await using var service = ServiceProcess.Launch("Services/Inference", "MlPlatform.Inference", environment);
 
         var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
         // The output stream may still be draining after the exit.

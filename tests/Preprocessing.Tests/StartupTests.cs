@@ -18,7 +18,13 @@ public sealed class StartupTests
 
         var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
+        // The output stream may still be draining after the exit.
+        await Task.Delay(200);
         Assert.NotEqual(0, exitCode);
+        Assert.Contains("Invalid settings: ", service.Output, StringComparison.Ordinal);
         Assert.Contains(name, service.Output, StringComparison.Ordinal);
+        // One line, not an unhandled exception's stack trace.
+        Assert.DoesNotContain("Unhandled exception", service.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);
     }
 }

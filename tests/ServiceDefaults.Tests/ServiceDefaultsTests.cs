@@ -56,18 +56,21 @@ public sealed class ServiceDefaultsTests
         const int attributeSets = Extensions.FrameworkMetricCardinalityLimit + 100;
         await using var service = await LoopbackApp.StartAsync(
             // Any meter the defaults listen to that is not ours gets the framework's limit.
-            builder => builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter("Framework.Test")),
+            builder => builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter("Framework.Test", "System.Runtime")),
             app =>
             {
                 var meters = app.Services.GetRequiredService<IMeterFactory>();
                 var framework = meters.Create("Framework.Test").CreateCounter<long>("framework.test.calls");
                 var ours = meters.Create("MlPlatform.Test").CreateCounter<long>("mlplatform.test.models");
+                // A meter of fixed attribute sets (the runtime's) gets the smaller limit.
+                var fixedAttributes = meters.Create("System.Runtime").CreateCounter<long>("test.runtime.events");
                 app.MapPost("/record", () =>
                 {
                     for (var i = 0; i < attributeSets; i++)
                     {
                         framework.Add(1, new KeyValuePair<string, object?>("peer", $"peer-{i}"));
                         ours.Add(1, new KeyValuePair<string, object?>("model", $"model-{i}"));
+                        fixedAttributes.Add(1, new KeyValuePair<string, object?>("kind", $"kind-{i}"));
                     }
                 });
             });
@@ -79,6 +82,7 @@ public sealed class ServiceDefaultsTests
 
         var framework = lines.Where(line => line.StartsWith("framework_test_calls_total{", StringComparison.Ordinal)).ToArray();
         var ours = lines.Where(line => line.StartsWith("mlplatform_test_models_total{", StringComparison.Ordinal)).ToArray();
+        var fixedAttributes = lines.Where(line => line.StartsWith("test_runtime_events_total{", StringComparison.Ordinal)).ToArray();
         Assert.Equal(attributeSets, ours.Length);
         Assert.InRange(framework.Length, Extensions.FrameworkMetricCardinalityLimit - 1, Extensions.FrameworkMetricCardinalityLimit + 1);
         // Nothing past the limit is lost: it is counted under the overflow attribute.
@@ -86,6 +90,9 @@ public sealed class ServiceDefaultsTests
         var total = framework.Sum(line => long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(attributeSets, total);
         Assert.NotNull(overflow);
+        Assert.InRange(fixedAttributes.Length, Extensions.FixedAttributeMetricCardinalityLimit - 1, Extensions.FixedAttributeMetricCardinalityLimit + 1);
+        Assert.Single(fixedAttributes, line => line.Contains("otel_metric_overflow=\"true\"", StringComparison.Ordinal));
+        Assert.Equal(attributeSets, fixedAttributes.Sum(line => long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     [Fact]
