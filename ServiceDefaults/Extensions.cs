@@ -55,6 +55,10 @@ public static class Extensions
         builder.Logging.Configure(options => options.ActivityTrackingOptions =
             ActivityTrackingOptions.SpanId | ActivityTrackingOptions.TraceId | ActivityTrackingOptions.ParentId);
         builder.Logging.AddEventSourceLogger();
+        // The simple formatter by name, as the slim builder picks it: without a name the full builder's console
+        // logger lets its obsolete options (Logging:Console:IncludeScopes) override the formatter's, so one
+        // setting, Logging:Console:FormatterOptions, would not mean the same in every service.
+        builder.Logging.AddSimpleConsole();
 
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();

@@ -17,10 +17,7 @@ public sealed class PlatformFixture : IAsyncLifetime
             options.Dashboard = true;
             // Each service logs every request it serves with the trace it belongs to.
             options.Environment["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
-            // The formatter's key for the internal services' slim builder; the gateway's full builder sets no formatter
-            // name, so its console logger still takes the older key and lets it override the formatter's.
             options.Environment["Logging__Console__FormatterOptions__IncludeScopes"] = "true";
-            options.Environment["Logging__Console__IncludeScopes"] = "true";
         });
         Gateway = App.CreateHttpClient("gateway");
         // The example consumer of Gateway/appsettings.json.
