@@ -8,13 +8,14 @@ internal static partial class GatewayLog
     [LoggerMessage(2, LogLevel.Information, "Refused {Path} on route {Route}: it would reach a service's infrastructure endpoint")]
     public static partial void InfrastructurePathRefused(ILogger logger, string route, string path);
 
-    [LoggerMessage(3, LogLevel.Warning, "Route {Route}: replica {Destination} failed ({Reason}); trying another")]
-    public static partial void ProxyRetrying(ILogger logger, string route, string destination, string reason);
+    [LoggerMessage(3, LogLevel.Warning, "Route {Route}: attempt {Attempt} on replica {Destination} failed ({Reason}); trying again")]
+    public static partial void ProxyRetrying(ILogger logger, string route, int attempt, string destination, string reason);
 
-    // No exception argument: a failed attempt is expected and handled (another replica is tried), and a stack
-    // trace per attempt while a replica restarts under load cost the gateway CPU that the restart needed.
-    [LoggerMessage(4, LogLevel.Warning, "Hop {Hop}: replica {Destination} failed: {Reason}; trying another")]
-    public static partial void HopAttemptFailed(ILogger logger, string hop, string destination, string reason);
+    // No exception argument: a failed attempt is expected and handled (it is tried again while attempts are
+    // left), and a stack trace per attempt while a replica restarts under load cost the gateway CPU that the
+    // restart needed.
+    [LoggerMessage(4, LogLevel.Warning, "Hop {Hop}: attempt {Attempt} on replica {Destination} failed: {Reason}")]
+    public static partial void HopAttemptFailed(ILogger logger, string hop, int attempt, string destination, string reason);
 
     [LoggerMessage(5, LogLevel.Warning, "Hop {Hop}: replica {Destination} is out of rotation for {Period} after a transport failure")]
     public static partial void ReplicaTakenOut(ILogger logger, string hop, string destination, TimeSpan period);

@@ -31,9 +31,20 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Replicas tried for one hop or one proxied request, each a different one, the first included.</summary>
+    /// <summary>
+    /// Attempts for one hop or one proxied request, the first included: each to a replica not tried yet
+    /// while one is left, then to those already tried (with one Service address, that address again).
+    /// </summary>
     [Range(1, 10)]
     public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The pause before an attempt goes to an address already tried for the same request. Behind one
+    /// Service address the next connection usually lands on another replica; the pause gives the proxy in
+    /// front of them a moment to notice the one that failed, without holding the client noticeably longer.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The largest response a hop may send back; the gateway holds each hop's response whole.</summary>
     [Range(1024, int.MaxValue)]

@@ -30,6 +30,13 @@ internal sealed class ValidateGatewayOptions : IValidateOptions<GatewayOptions>
                 $"{GatewayOptions.SectionName}:{nameof(GatewayOptions.HealthCheckInterval)} ({options.HealthCheckInterval}), or probes overlap.");
         }
 
+        if (options.RetryDelay >= options.HopTimeout)
+        {
+            problems.Add(
+                $"{GatewayOptions.SectionName}:{nameof(GatewayOptions.RetryDelay)} ({options.RetryDelay}) must be shorter than " +
+                $"{GatewayOptions.SectionName}:{nameof(GatewayOptions.HopTimeout)} ({options.HopTimeout}), or a hop times out before it tries an address again.");
+        }
+
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -18,10 +18,12 @@ internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Bod
 
 /// <summary>
 /// Sends one hop of a prediction to a replica of its service, chosen from YARP's cluster state, and to
-/// another replica when that one fails. Every hop is a pure function of its input, so sending it twice
-/// is harmless; what is retried and what is not:
+/// another replica when that one fails; once every replica has been tried, to one already tried, after
+/// <see cref="GatewayOptions.RetryDelay"/> (with one Service address, that address again, where the next
+/// connection usually reaches another replica). Every hop is a pure function of its input, so sending it
+/// twice is harmless; what is retried and what is not:
 /// <list type="bullet">
-/// <item>transport failure (refused, reset, cut short): retried; the replica is reported to YARP's passive health;</item>
+/// <item>transport failure (refused, reset, cut short): retried; the replica is reported to YARP's passive health, unless it is the service's only address;</item>
 /// <item>5xx, 503 included (a full queue on one replica says nothing of the next): retried;</item>
 /// <item>4xx: the request is at fault, not the replica; returned at once;</item>
 /// <item>the hop timeout, which covers every attempt: returned at once.</item>
@@ -96,10 +98,16 @@ internal sealed class HopInvoker(
                 metrics.Retried(hop, "predict", OutcomeName(failure.Outcome));
             }
 
+            var again = ReplicaSelector.WasTried(tried, destination);
             tried.Add(destination);
             HopResult attempt;
             try
             {
+                if (again && settings.RetryDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(settings.RetryDelay, timeProvider, linked.Token).ConfigureAwait(false);
+                }
+
                 attempt = await AttemptAsync(client, destination, request, settings, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
@@ -116,9 +124,16 @@ internal sealed class HopInvoker(
             catch (Exception exception) when (exception is HttpRequestException or IOException or OperationCanceledException)
             {
                 var reason = TransportFailures.Describe(exception);
-                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, $"{reason} ({TransportFailures.RootCause(exception)})");
-                healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, settings.ReactivationPeriod);
-                GatewayLog.ReplicaTakenOut(logger, hop, destination.DestinationId, settings.ReactivationPeriod);
+                GatewayLog.HopAttemptFailed(logger, hop, tried.Count, destination.DestinationId, $"{reason} ({TransportFailures.RootCause(exception)})");
+                // A lone destination is a Service address: a refused or reset connection is one replica behind
+                // it, not the address. HealthyOrPanic would hand it back at once anyway, so taking it out
+                // would change nothing but the logs, which would then say it was out.
+                if (cluster.DestinationsState.AllDestinations.Count > 1)
+                {
+                    healthUpdater.SetPassive(cluster, destination, DestinationHealth.Unhealthy, settings.ReactivationPeriod);
+                    GatewayLog.ReplicaTakenOut(logger, hop, destination.DestinationId, settings.ReactivationPeriod);
+                }
+
                 attempt = HopResult.Unreachable(reason);
             }
 
@@ -136,7 +151,7 @@ internal sealed class HopInvoker(
 
             if (attempt.Outcome != HopOutcome.Unreachable)
             {
-                GatewayLog.HopAttemptFailed(logger, hop, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}");
+                GatewayLog.HopAttemptFailed(logger, hop, tried.Count, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}");
             }
 
             if (failure is null || attempt.Weight >= failure.Weight)

@@ -9,25 +9,33 @@ using Yarp.ReverseProxy.Model;
 namespace MlPlatform.Gateway.Proxy;
 
 /// <summary>
-/// Sends a proxied request again, to another replica, when the first one failed before answering and
-/// sending it again cannot do harm: a GET or HEAD that failed in transport, or any request whose
-/// connection was never made. YARP has no retry of its own (https://github.com/dotnet/yarp/issues/56);
-/// this follows the shape discussed there: a proxy-pipeline middleware around load balancing that runs
-/// the rest of the pipeline again with the failed destination removed, as long as no response has
-/// started and the request body has not been read.
+/// Sends a proxied request again when an attempt failed before answering and sending it again cannot do
+/// harm: a GET or HEAD that failed in transport, or any request whose connection was never made. YARP has
+/// no retry of its own (https://github.com/dotnet/yarp/issues/56); this follows the shape discussed there:
+/// a proxy-pipeline middleware around load balancing that runs the rest of the pipeline again with the
+/// failed destination removed, as long as no response has started and the request body has not been read.
+/// Once every destination has been tried, those tried least are candidates again, after
+/// <see cref="GatewayOptions.RetryDelay"/>: with one Service address, the next connection to it usually
+/// reaches another replica.
 /// </summary>
 /// <remarks>
 /// Each attempt goes through YARP's passive health middleware, so every failure still counts against
 /// its replica; active health checks take a dead replica out within a few probe intervals.
 /// </remarks>
-internal sealed class ProxyRetryMiddleware(RequestDelegate next, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<ProxyRetryMiddleware> logger)
+internal sealed class ProxyRetryMiddleware(
+    RequestDelegate next,
+    IOptions<GatewayOptions> options,
+    GatewayMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<ProxyRetryMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var proxy = context.GetReverseProxyFeature();
         var candidates = proxy.AvailableDestinations;
-        var maxAttempts = Math.Min(options.Value.MaxAttempts, candidates.Count);
-        if (maxAttempts <= 1)
+        var settings = options.Value;
+        var maxAttempts = settings.MaxAttempts;
+        if (maxAttempts <= 1 || candidates.Count == 0)
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -51,15 +59,30 @@ internal sealed class ProxyRetryMiddleware(RequestDelegate next, IOptions<Gatewa
             }
 
             tried.Add(failed);
-            if (tried.Count >= maxAttempts || ReplicaSelector.Untried(candidates, tried) is not { Count: > 0 } remaining)
+            if (tried.Count >= maxAttempts)
             {
                 return;
             }
 
+            var remaining = ReplicaSelector.LeastTried(candidates, tried);
             var reason = IsConnectFailure(error) ? "connect" : "transport";
             // YARP has already logged the failure with its exception.
-            GatewayLog.ProxyRetrying(logger, proxy.Route.Config.RouteId, failed.DestinationId, reason);
+            GatewayLog.ProxyRetrying(logger, proxy.Route.Config.RouteId, tried.Count, failed.DestinationId, reason);
             metrics.Retried(proxy.Route.Config.ClusterId!, "proxy", reason);
+
+            // The least tried are all tried as often, so the first says whether this attempt repeats an address.
+            if (ReplicaSelector.WasTried(tried, remaining[0]) && settings.RetryDelay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(settings.RetryDelay, timeProvider, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    // Gone, or past the route group's timeout: the failed attempt's answer stands.
+                    return;
+                }
+            }
 
             // The failed attempt left a 502 and YARP's error feature behind; the next one starts clean.
             context.Response.Clear();

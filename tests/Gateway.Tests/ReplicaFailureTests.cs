@@ -233,4 +233,23 @@ public sealed class StartupTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("Gateway:RouteMaxRequestBodyBytes:predictions", gateway.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Start_RetryDelayNotShorterThanHopTimeout_ExitsNamingBoth()
+    {
+        await using var gateway = ServiceProcess.Launch("Gateway", "MlPlatform.Gateway", new Dictionary<string, string?>
+        {
+            ["services__preprocessing__http__0"] = "http://127.0.0.1:1",
+            ["services__inference__http__0"] = "http://127.0.0.1:1",
+            ["services__postprocessing__http__0"] = "http://127.0.0.1:1",
+            ["Gateway__RetryDelay"] = "00:00:02",
+            ["Gateway__HopTimeout"] = "00:00:01",
+        });
+
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Gateway:RetryDelay", gateway.Output, StringComparison.Ordinal);
+        Assert.Contains("Gateway:HopTimeout", gateway.Output, StringComparison.Ordinal);
+    }
 }
