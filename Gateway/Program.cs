@@ -4,6 +4,7 @@ using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.TryIt;
 
 // Read once, when the first socket is used, so it is set before anything else runs (unless the operator set it).
 GatewayIo.PreferInlineSocketCompletions();
@@ -14,6 +15,10 @@ builder.AddServiceDefaults();
 builder.AddDefaultProblemDetails();
 builder.AddGatewayServices();
 builder.AddGatewayPolicies();
+if (builder.Environment.IsDevelopment())
+{
+    builder.AddTryItPage();
+}
 
 var app = builder.Build();
 
@@ -22,6 +27,12 @@ app.UseGatewayPolicies();
 app.MapDefaultEndpoints();
 app.MapApiDocs();
 app.MapPredictApi();
+if (app.Environment.IsDevelopment())
+{
+    // Holds a development API key in plain text: anywhere else, /try is as unknown as any other path.
+    app.MapTryItPage();
+}
+
 app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline());
 
 try

@@ -21,7 +21,7 @@ internal sealed class RouteTimeoutFeature
 /// The traffic policy of every routed request, in the order Kong's plugins run (key-auth, rate-limiting,
 /// request-transformer): consumer headers a client sent are dropped, the key is checked and hidden, the
 /// request is counted, its headers transformed, and it is given its route group's timeout.
-/// The gateway's own endpoints (health, metrics, docs) have no route group and pass untouched.
+/// The gateway's own endpoints (health, metrics, docs, the development Try it page) have no route group and pass untouched.
 /// </summary>
 internal sealed class GatewayPolicyMiddleware(
     RequestDelegate next,

@@ -9,6 +9,8 @@ namespace MlPlatform.Gateway.Tests;
 /// <summary>One gateway with API keys on (postprocessing excepted), header transformations, timeouts, CORS and a small header limit.</summary>
 public sealed class PolicyFixture : IAsyncLifetime
 {
+    public const string DashboardUrl = "http://localhost:18888";
+
     public StandIn Upstream { get; private set; } = null!;
 
     public ServiceProcess Gateway { get; private set; } = null!;
@@ -35,6 +37,8 @@ public sealed class PolicyFixture : IAsyncLifetime
         settings["Gateway__RouteGroups__predict__Timeout"] = "00:00:01";
         settings["Gateway__Cors__AllowedOrigins__0"] = "https://app.example";
         settings["Gateway__MaxRequestHeadersTotalSize"] = "16384";
+        settings["Gateway__TryIt__ApiKey"] = PolicySettings.AliceKey;
+        settings["Gateway__TryIt__DashboardUrl"] = DashboardUrl + "/";
         Gateway = await GatewayProcess.StartAsync(GatewayProcess.AllServices(Upstream), settings);
     }
 
@@ -70,6 +74,40 @@ public sealed class KeyAuthTests(PolicyFixture fixture) : IClassFixture<PolicyFi
     {
         using var response = await Client.SendAsync(GatewayHttp.Predict("mnist"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/try")]
+    [InlineData("/try/tryit.js")]
+    [InlineData("/try/tryit.css")]
+    public async Task TryPage_WithoutKeyInDevelopment_Answers200(string path)
+    {
+        using var response = await Client.SendAsync(PolicySettings.Get(path, key: null));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TryPage_ItsConfiguredKey_IsWhatPredictAccepts()
+    {
+        var html = await Client.GetStringAsync("/try");
+        var keyName = TryItPageTests.Attribute(html, "data-key-name");
+        var key = TryItPageTests.Attribute(html, "data-api-key");
+        Assert.Equal(PolicySettings.AliceKey, key);
+        Assert.Equal(PolicyFixture.DashboardUrl, TryItPageTests.Attribute(html, "data-dashboard-url"));
+
+        // As the page sends it: the key in its header, a traceparent of its own.
+        var id = Guid.NewGuid().ToString();
+        using var request = GatewayHttp.Predict("mnist");
+        request.Headers.Add(keyName!, key);
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        request.Headers.Add("X-Request-Id", id);
+        using var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The trace the page links to is the one the services record the prediction in.
+        Assert.All(fixture.Upstream.WithRequestId(id), hop => Assert.Contains("0af7651916cd43dd8448eb211c80319c", hop.TraceParent, StringComparison.Ordinal));
+        Assert.Equal(3, fixture.Upstream.WithRequestId(id).Count());
     }
 
     [Theory]
