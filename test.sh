@@ -5,8 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 apt_packages=()
-# Each entry: a command the tests (or the build: npm fetches the OTLP .proto files) run, and the Debian package that provides it.
-for pair in redis-server:redis-server kubectl:kubectl chromium:chromium npm:npm; do
+# Each entry: a command the tests run, and the Debian package that provides it.
+for pair in redis-server:redis-server kubectl:kubectl chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || apt_packages+=("${pair##*:}")
 done
 if [ ${#apt_packages[@]} -gt 0 ]; then
@@ -20,7 +20,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-dotnet build MlPlatform.sln -nologo -v quiet -clp:ErrorsOnly
+# The Aspire CLI (a local tool) for the tests of `dotnet aspire publish`.
+dotnet tool restore >/dev/null && dotnet build MlPlatform.sln -nologo -v quiet -clp:ErrorsOnly
 build_status=$?
 test_status=1
 if [ $build_status -eq 0 ]; then

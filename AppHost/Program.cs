@@ -1,108 +1,65 @@
-using System.Runtime.InteropServices;
 using MlPlatform.AppHost;
+using MlPlatform.AppHost.Annotations;
 using MlPlatform.AppHost.Publishing;
-using MlPlatform.AppHost.Model;
-using MlPlatform.AppHost.Running;
-using MlPlatform.Dashboard;
+using MlPlatform.AppHost.Redis;
+using MlPlatform.AppHost.SelfHealing;
 
-// dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=8080] [--AppHost:Replicas:inference=3]
-// dotnet run --project AppHost -- publish --output <dir> [...]
-var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
-var settings = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+// dotnet run --project AppHost [-- --AppHost:GatewayPort=9000 --AppHost:Replicas:inference=3]
+// dotnet aspire publish -o deploy/k8s   (or: dotnet run --project AppHost -- --operation publish --output-path deploy/k8s)
+var builder = DistributedApplication.CreateBuilder(args);
+var settings = AppHostSettings.Read(builder.Configuration);
 
-if (verb == "publish")
-{
-    return PublishCommand.Run(settings);
-}
+// No service takes its launch profile: those are for running one service alone, and their fixed addresses
+// (inference on 8001) would sit beside the ones Aspire gives each reference.
+var inference = builder.AddProject<Projects.MlPlatform_Inference>("inference", launchProfileName: null)
+    .WithHttpEndpoint(name: "http")
+    .WithReplicas(settings.Replicas("inference"))
+    .WithModelRepository(settings.ModelRepository)
+    .WithComputeResources(new ComputeResources("500m", "1Gi", "2", "2Gi"))
+    .WithHealthProbes(startupWithin: TimeSpan.FromMinutes(5));
 
-if (verb != "run")
-{
-    Console.Error.WriteLine($"Unknown verb '{verb}'. Usage: dotnet run --project AppHost [-- run] [--AppHost:GatewayPort=<port>] [--AppHost:Replicas:<service>=<n>]");
-    Console.Error.WriteLine(PublishOptions.Usage);
-    return 2;
-}
+var preprocessing = builder.AddProject<Projects.MlPlatform_Preprocessing>("preprocessing", launchProfileName: null)
+    .WithHttpEndpoint(name: "http")
+    .WithReplicas(settings.Replicas("preprocessing"))
+    .WithReference(inference)
+    .WaitFor(inference)
+    .WithComputeResources(ComputeResources.SmallService)
+    .WithHealthProbes();
 
-var configuration = AppHostConfiguration.Build(settings);
-ApplicationModel model;
-try
-{
-    model = MlPlatformApplication.Describe(configuration, AppHostConfiguration.ModelRepository(configuration));
-}
-catch (ArgumentException exception)
-{
-    Console.Error.WriteLine($"error: {exception.Message}");
-    return 2;
-}
+var postprocessing = builder.AddProject<Projects.MlPlatform_Postprocessing>("postprocessing", launchProfileName: null)
+    .WithHttpEndpoint(name: "http")
+    .WithReplicas(settings.Replicas("postprocessing"))
+    .WithReference(inference)
+    .WaitFor(inference)
+    .WithComputeResources(ComputeResources.SmallService)
+    .WithHealthProbes();
 
-DashboardOptions dashboardOptions;
-try
-{
-    dashboardOptions = DashboardLauncher.ReadOptions(configuration);
-}
-catch (ArgumentException exception)
-{
-    Console.Error.WriteLine($"error: {exception.Message}");
-    return 2;
-}
+var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchProfileName: null)
+    .WithReplicas(settings.Replicas("gateway"))
+    .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
+    .WithExternalHttpEndpoints()
+    .AsGateway()
+    .WithReference(preprocessing)
+    .WithReference(inference)
+    .WithReference(postprocessing)
+    .WaitFor(preprocessing)
+    .WaitFor(inference)
+    .WaitFor(postprocessing)
+    .WithComputeResources(ComputeResources.SmallService)
+    .WithHealthProbes()
+    .WithTryItPage(settings.DevelopmentApiKey, settings.DashboardUrl);
 
-var runOptions = new LocalRunOptions();
-await using var run = new LocalRun(model, runOptions);
-
-using var shutdown = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+// Gateways that count requests each on their own would let N times the limit through: several share their counts in Redis.
+if (settings.SharesRateLimitCounts)
 {
-    e.Cancel = true;
-    shutdown.Cancel();
-};
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    shutdown.Cancel();
-});
-
-DashboardServer? dashboard;
-try
-{
-    dashboard = await DashboardLauncher.StartAsync(dashboardOptions, run, runOptions, shutdown.Token);
-}
-catch (IOException exception)
-{
-    // Kestrel reports a taken port as an IOException naming the address.
-    Console.Error.WriteLine($"error: the dashboard could not start: {exception.Message}. Choose other ports with --Dashboard:UiPort, --Dashboard:OtlpGrpcPort and --Dashboard:OtlpHttpPort, or turn it off with --Dashboard:Enabled=false.");
-    return 1;
+    var redis = builder.AddRedisServer("redis");
+    gateway.WithReference(redis)
+        .WaitFor(redis)
+        .WithEnvironment("Gateway__RateLimiting__Policy", "redis");
 }
 
-await using var stopDashboard = dashboard;
-if (dashboard is not null)
-{
-    run.Console.Note($"Dashboard: {dashboard.LoginUrl}");
-    run.Console.Note($"OTLP receiver: {dashboard.OtlpGrpcEndpoint} (gRPC), {dashboard.OtlpHttpEndpoint} (HTTP/protobuf), header x-otlp-api-key");
-}
+builder.RunProjectsInAppHostEnvironment();
+builder.AddReplicaRestarts();
+builder.AddKubernetesPublishing();
 
-try
-{
-    await run.StartAsync(shutdown.Token);
-}
-catch (InvalidOperationException exception)
-{
-    run.Console.Note(exception.Message);
-    return 1;
-}
-catch (OperationCanceledException)
-{
-    return 0;
-}
-
-// The key the gateway's development consumer accepts (its hash is in Gateway/appsettings.json), shown so the first curl works.
-ResourceTable.Print(run, configuration["AppHost:DevelopmentApiKey"], dashboard?.LoginUrl);
-
-try
-{
-    await Task.Delay(Timeout.Infinite, shutdown.Token);
-}
-catch (OperationCanceledException)
-{
-}
-
-run.Console.Note("Stopping every replica...");
-return 0;
+builder.Build().Run();

@@ -1,4 +1,4 @@
-using MlPlatform.AppHost.Model;
+using MlPlatform.AppHost.Annotations;
 
 namespace MlPlatform.AppHost.Publishing;
 
@@ -11,7 +11,7 @@ internal static class Dockerfiles
 {
     public static string FileName(string imageName) => $"docker/{imageName}.Dockerfile";
 
-    public static string Service(ServiceResource service) => $"""
+    public static string Service(PublishedService service) => $"""
         # Image {service.Name}: docker build -f docker/{service.Name}.Dockerfile -t <registry>/mlplatform-{service.Name}:<tag> <repository root>
         FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
         WORKDIR /src

@@ -1,5 +1,5 @@
 using k8s.Models;
-using MlPlatform.AppHost.Model;
+using MlPlatform.AppHost.Annotations;
 
 namespace MlPlatform.AppHost.Publishing;
 
@@ -22,7 +22,7 @@ internal sealed class EdgeManifests(PublishOptions options)
         },
     };
 
-    public V1Ingress Ingress(ServiceResource gateway, long maxRequestBodyBytes)
+    public V1Ingress Ingress(PublishedService gateway, long maxRequestBodyBytes)
     {
         var annotations = new Dictionary<string, string>();
         if (options.IngressClass == "nginx")
@@ -73,7 +73,7 @@ internal sealed class EdgeManifests(PublishOptions options)
     }
 
     /// <summary>The gateway accepts traffic only from the Ingress controller's namespace (and Prometheus's, for its metrics).</summary>
-    public V1NetworkPolicy GatewayPolicy(ServiceResource gateway) => Policy(
+    public V1NetworkPolicy GatewayPolicy(PublishedService gateway) => Policy(
         gateway.Name,
         ServiceManifests.HttpPort,
         [NamespacePeer(options.IngressNamespace)],
@@ -83,7 +83,7 @@ internal sealed class EdgeManifests(PublishOptions options)
     /// A resource accepts traffic only from the pods of the services that reference it in the model, and,
     /// when it <paramref name="exposesMetrics"/>, from the metrics namespace on the HTTP port.
     /// </summary>
-    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<ServiceResource> callers, bool exposesMetrics) => Policy(
+    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<PublishedService> callers, bool exposesMetrics) => Policy(
         name,
         port,
         callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList(),

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using MlPlatform.AppHost.Model;
+using MlPlatform.AppHost.Annotations;
 
 namespace MlPlatform.AppHost.Publishing;
 
@@ -7,22 +7,22 @@ namespace MlPlatform.AppHost.Publishing;
 /// Turns the application model into Kubernetes manifests, Dockerfiles and a kustomization.yaml,
 /// written to a temporary folder first and moved into place only when every file is written.
 /// </summary>
-public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions options)
+internal sealed class KubernetesPublisher(PublishedApplication model, PublishOptions options)
 {
     /// <summary>The gateway's appsettings.json, read for its credentials and body size limit.</summary>
-    public string GatewayAppSettings { get; init; } = Path.Combine(Running.BuildLayout.Root, "Gateway", "appsettings.json");
+    public string GatewayAppSettings { get; init; } = Path.Combine(AppHostSettings.RepositoryRoot, "Gateway", "appsettings.json");
 
     /// <summary>The folder's problem when it may not be written, or null.</summary>
-    public string? CheckOutput()
+    public static string? CheckOutput(PublishOptions options)
     {
         var output = Path.GetFullPath(options.Output);
         if (File.Exists(output))
         {
-            return $"--output '{options.Output}' is a file; give a folder.";
+            return $"the output '{options.Output}' is a file; give a folder.";
         }
 
         return Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any() && !options.Force
-            ? $"--output '{options.Output}' already holds files; choose an empty folder or add --force to replace it."
+            ? $"the output '{options.Output}' already holds files; choose an empty folder or set Publish:Force=true to replace it."
             : null;
     }
 
@@ -33,7 +33,7 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
         var services = new ServiceManifests(options);
         var redis = new RedisManifests(options);
         var edge = new EdgeManifests(options);
-        var order = model.InStartOrder();
+        var order = model.Services;
 
         set.AddObjects("namespace.yaml", edge.Namespace());
         foreach (var executable in model.Executables)
@@ -66,13 +66,13 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
                 set.AddObjects($"{service.Name}-pdb.yaml", services.DisruptionBudget(service));
             }
 
-            var policy = service.IsExternal
+            var policy = service.IsGateway
                 ? edge.GatewayPolicy(service)
                 : edge.ReferencedPolicy(service.Name, ServiceManifests.HttpPort, order.Where(s => s.References.Contains(service)), exposesMetrics: true);
             set.AddObjects($"{service.Name}-networkpolicy.yaml", policy);
         }
 
-        if (order.FirstOrDefault(s => s.IsExternal) is { } gateway)
+        if (order.FirstOrDefault(s => s.IsGateway) is { } gateway)
         {
             set.AddObjects("ingress.yaml", edge.Ingress(gateway, GatewayMaxRequestBodyBytes()));
         }
@@ -84,7 +84,7 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
             set.AddText(Dockerfiles.FileName(service.Name) + ".dockerignore", Dockerfiles.ServiceIgnore);
         }
 
-        if (order.Any(s => s.Environment.ContainsKey("Inference__ModelRepository")))
+        if (order.Any(s => s.ServesModels))
         {
             set.AddText(Dockerfiles.FileName("models"), Dockerfiles.Models);
             set.AddText(Dockerfiles.FileName("models") + ".dockerignore", Dockerfiles.ModelsIgnore);
@@ -130,17 +130,17 @@ public sealed class KubernetesPublisher(ApplicationModel model, PublishOptions o
     }
 
     /// <summary>The gateway always gets a Secret, so credentials have one place to go even before there are any.</summary>
-    private SortedDictionary<string, string>? SecretsOf(ServiceResource service)
+    private SortedDictionary<string, string>? SecretsOf(PublishedService service)
     {
-        if (!service.IsExternal && service.Connections.Count == 0)
+        if (!service.IsGateway && service.Connections.Count == 0)
         {
             return null;
         }
 
-        var secrets = service.IsExternal ? GatewaySecrets.Read(GatewayAppSettings) : new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var secrets = service.IsGateway ? GatewaySecrets.Read(GatewayAppSettings) : new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var executable in service.Connections)
         {
-            secrets[$"ConnectionStrings__{executable.Name}"] = RedisManifests.ConnectionString(executable);
+            secrets[$"ConnectionStrings__{executable.Name}"] = executable.ConnectionString;
         }
 
         return secrets;

@@ -1,9 +1,10 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 
 namespace MlPlatform.AppHost.Publishing;
 
 /// <summary>What <c>publish</c> takes from its command line; every name is checked before anything is written.</summary>
-public sealed partial record PublishOptions
+internal sealed partial record PublishOptions
 {
     public required string Output { get; init; }
 
@@ -34,9 +35,10 @@ public sealed partial record PublishOptions
     /// <summary>Replace an output folder that already holds files.</summary>
     public bool Force { get; init; }
 
-    public const string Usage =
-        "Usage: dotnet run --project AppHost -- publish --output <dir> [--namespace <ns>] [--registry <registry>] [--tag <tag>] " +
-        "[--host <host>] [--tls-secret <secret>] [--ingress-class <class>] [--ingress-namespace <ns>] [--metrics-namespace <ns>|none] [--force] [--AppHost:<setting>=<value>]";
+    public const string SectionName = "Publish";
+
+    /// <summary>The settings of the <c>Publish</c> section, by their configuration names.</summary>
+    private static readonly string[] Known = ["Namespace", "Registry", "Tag", "Host", "TlsSecret", "IngressClass", "IngressNamespace", "MetricsNamespace", "Force"];
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex Dns1123Label();
@@ -53,82 +55,43 @@ public sealed partial record PublishOptions
     private static partial Regex TagAndLabel();
 
     /// <summary>
-    /// Splits the arguments after <c>publish</c> into publish options and the AppHost settings
-    /// (<c>--AppHost:...</c>) that shape the application model; every problem is listed at once.
+    /// The options of the <c>Publish</c> configuration section (<c>--Publish:Registry=ghcr.io/acme</c> on the command
+    /// line, <c>Publish__Registry</c> in the environment), writing to <paramref name="output"/>; every problem is listed at once.
     /// </summary>
-    public static (PublishOptions? Options, IReadOnlyList<string> Settings, IReadOnlyList<string> Errors) Parse(IReadOnlyList<string> args)
+    public static (PublishOptions Options, IReadOnlyList<string> Errors) Read(IConfiguration configuration, string output)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var settings = new List<string>();
+        var section = configuration.GetSection(SectionName);
         var errors = new List<string>();
+        foreach (var child in section.GetChildren())
+        {
+            if (!Known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"{SectionName}:{child.Key} is not a publish setting; they are {string.Join(", ", Known)}.");
+            }
+        }
+
         var force = false;
-        string[] known = ["--output", "--namespace", "--registry", "--tag", "--host", "--tls-secret", "--ingress-class", "--ingress-namespace", "--metrics-namespace"];
-        for (var i = 0; i < args.Count; i++)
+        if (section["Force"] is { } forceText && !bool.TryParse(forceText, out force))
         {
-            var arg = args[i];
-            if (arg.StartsWith("--AppHost:", StringComparison.OrdinalIgnoreCase))
-            {
-                settings.Add(arg);
-                if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Count)
-                {
-                    settings.Add(args[++i]);
-                }
-
-                continue;
-            }
-
-            if (arg == "--force")
-            {
-                force = true;
-                continue;
-            }
-
-            var name = arg.Split('=', 2)[0];
-            if (!known.Contains(name))
-            {
-                errors.Add($"Unknown option '{arg}'.");
-                continue;
-            }
-
-            if (arg.Contains('=', StringComparison.Ordinal))
-            {
-                values[name] = arg[(name.Length + 1)..];
-            }
-            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-            {
-                values[name] = args[++i];
-            }
-            else
-            {
-                errors.Add($"Option '{name}' needs a value.");
-            }
+            errors.Add($"{SectionName}:Force is '{forceText}'; it must be true or false.");
         }
 
-        if (!values.TryGetValue("--output", out var output) || string.IsNullOrWhiteSpace(output))
-        {
-            errors.Add("--output is required: the folder to write the manifests into.");
-        }
-
-        if (errors.Count > 0)
-        {
-            return (null, settings, errors);
-        }
-
-        var defaults = new PublishOptions { Output = output! };
-        var metricsNamespace = values.TryGetValue("--metrics-namespace", out var metrics) ? metrics : defaults.MetricsNamespace;
+        var defaults = new PublishOptions { Output = output };
+        var metricsNamespace = section["MetricsNamespace"] ?? defaults.MetricsNamespace;
         var options = defaults with
         {
-            Namespace = values.GetValueOrDefault("--namespace", defaults.Namespace),
-            Registry = values.GetValueOrDefault("--registry", defaults.Registry).TrimEnd('/'),
-            Tag = values.GetValueOrDefault("--tag", defaults.Tag),
-            Host = values.GetValueOrDefault("--host"),
-            TlsSecret = values.GetValueOrDefault("--tls-secret"),
-            IngressClass = values.GetValueOrDefault("--ingress-class", defaults.IngressClass),
-            IngressNamespace = values.GetValueOrDefault("--ingress-namespace", defaults.IngressNamespace),
+            Namespace = section["Namespace"] ?? defaults.Namespace,
+            Registry = (section["Registry"] ?? defaults.Registry).TrimEnd('/'),
+            Tag = section["Tag"] ?? defaults.Tag,
+            Host = section["Host"] is { Length: > 0 } host ? host : null,
+            TlsSecret = section["TlsSecret"] is { Length: > 0 } secret ? secret : null,
+            IngressClass = section["IngressClass"] ?? defaults.IngressClass,
+            IngressNamespace = section["IngressNamespace"] ?? defaults.IngressNamespace,
             MetricsNamespace = metricsNamespace is "" or "none" ? null : metricsNamespace,
             Force = force,
         };
-        return (options, settings, options.Validate());
+        errors.AddRange(options.Validate());
+        return (options, errors);
     }
 
     /// <summary>Every problem with the options, each naming its option; empty when they are all valid.</summary>
@@ -144,32 +107,32 @@ public sealed partial record PublishOptions
         }
 
         Check(Dns1123Label().IsMatch(Namespace),
-            $"--namespace '{Namespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
+            $"Publish:Namespace '{Namespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
         Check(Dns1123Label().IsMatch(IngressNamespace),
-            $"--ingress-namespace '{IngressNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
+            $"Publish:IngressNamespace '{IngressNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit.");
         if (MetricsNamespace is not null)
         {
             Check(Dns1123Label().IsMatch(MetricsNamespace),
-                $"--metrics-namespace '{MetricsNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit (or none).");
+                $"Publish:MetricsNamespace '{MetricsNamespace}' is not a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit (or none).");
         }
 
         Check(RegistryPrefix().IsMatch(Registry),
-            $"--registry '{Registry}' is not an image registry: a lower-case host with an optional :port and /path, for example ghcr.io/acme or localhost:5000.");
+            $"Publish:Registry '{Registry}' is not an image registry: a lower-case host with an optional :port and /path, for example ghcr.io/acme or localhost:5000.");
         Check(TagAndLabel().IsMatch(Tag),
-            $"--tag '{Tag}' must be 1 to 63 letters, digits, '_', '.' or '-', starting and ending with a letter or digit (it is also the version label).");
+            $"Publish:Tag '{Tag}' must be 1 to 63 letters, digits, '_', '.' or '-', starting and ending with a letter or digit (it is also the version label).");
         Check(Dns1123Subdomain().IsMatch(IngressClass),
-            $"--ingress-class '{IngressClass}' is not a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'.");
+            $"Publish:IngressClass '{IngressClass}' is not a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'.");
         if (Host is not null)
         {
             var bareHost = Host.StartsWith("*.", StringComparison.Ordinal) ? Host[2..] : Host;
             Check(Dns1123Subdomain().IsMatch(bareHost),
-                $"--host '{Host}' is not a DNS-1123 host name: lower-case letters, digits, '-' and '.', optionally starting with '*.'.");
+                $"Publish:Host '{Host}' is not a DNS-1123 host name: lower-case letters, digits, '-' and '.', optionally starting with '*.'.");
         }
 
         if (TlsSecret is not null)
         {
-            Check(Dns1123Subdomain().IsMatch(TlsSecret), $"--tls-secret '{TlsSecret}' is not a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'.");
-            Check(Host is not null, "--tls-secret needs --host: a certificate is for a host name.");
+            Check(Dns1123Subdomain().IsMatch(TlsSecret), $"Publish:TlsSecret '{TlsSecret}' is not a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'.");
+            Check(Host is not null, "Publish:TlsSecret needs Publish:Host: a certificate is for a host name.");
         }
 
         return errors;

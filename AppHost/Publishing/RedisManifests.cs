@@ -1,5 +1,5 @@
 using k8s.Models;
-using MlPlatform.AppHost.Model;
+using MlPlatform.AppHost.Annotations;
 
 namespace MlPlatform.AppHost.Publishing;
 
@@ -9,9 +9,7 @@ internal sealed class RedisManifests(PublishOptions options)
     /// <summary>The redis user of the official images, so the container needs no root to drop privileges.</summary>
     private const long RedisUser = 999;
 
-    public static string ConnectionString(ExecutableResource redis) => ExecutableResource.ConnectionString(redis.Name, redis.TargetPort);
-
-    public V1Deployment Deployment(ExecutableResource redis) => new()
+    public V1Deployment Deployment(PublishedExecutable redis) => new()
     {
         ApiVersion = "apps/v1",
         Kind = "Deployment",
@@ -55,7 +53,7 @@ internal sealed class RedisManifests(PublishOptions options)
         },
     };
 
-    public V1Service Service(ExecutableResource redis) => new()
+    public V1Service Service(PublishedExecutable redis) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
@@ -68,7 +66,7 @@ internal sealed class RedisManifests(PublishOptions options)
         },
     };
 
-    private static V1Probe Ping(ExecutableResource redis, int periodSeconds) => new()
+    private static V1Probe Ping(PublishedExecutable redis, int periodSeconds) => new()
     {
         Exec = new V1ExecAction { Command = ["redis-cli", "-p", $"{redis.TargetPort}", "ping"] },
         PeriodSeconds = periodSeconds,
@@ -76,7 +74,7 @@ internal sealed class RedisManifests(PublishOptions options)
         FailureThreshold = 3,
     };
 
-    private V1ObjectMeta Metadata(ExecutableResource redis) => new()
+    private V1ObjectMeta Metadata(PublishedExecutable redis) => new()
     {
         Name = redis.Name,
         NamespaceProperty = options.Namespace,

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using k8s.Models;
-using MlPlatform.AppHost.Model;
+using MlPlatform.AppHost.Annotations;
 
 namespace MlPlatform.AppHost.Publishing;
 
@@ -11,23 +11,20 @@ namespace MlPlatform.AppHost.Publishing;
 /// </summary>
 internal sealed class ServiceManifests(PublishOptions options)
 {
-    /// <summary>Every .NET service listens here in its container, as the aspnet image's <c>HTTP_PORTS</c> default has it.</summary>
-    public const int HttpPort = 8080;
-
-    public const string ModelRepositoryPath = "/models";
+    public const int HttpPort = PublishedApplication.HttpPort;
 
     private static readonly ComputeResources DefaultCompute = new("100m", "128Mi", "1", "512Mi");
 
-    public static string SettingsName(ServiceResource service) => $"{service.Name}-settings";
+    public static string SettingsName(PublishedService service) => $"{service.Name}-settings";
 
-    public static string SecretName(ServiceResource service) => $"{service.Name}-secrets";
+    public static string SecretName(PublishedService service) => $"{service.Name}-secrets";
 
     public static string Image(PublishOptions options, string imageName) => $"{options.Registry}/mlplatform-{imageName}:{options.Tag}";
 
-    public static string Component(ServiceResource service) => service.IsExternal ? "gateway" : "model-serving";
+    public static string Component(PublishedService service) => service.IsGateway ? "gateway" : "model-serving";
 
     /// <summary>The non-secret settings the model gives the service, with cluster addresses instead of loopback ports.</summary>
-    public static SortedDictionary<string, string> Settings(ServiceResource service)
+    public static SortedDictionary<string, string> Settings(PublishedService service)
     {
         var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -36,12 +33,6 @@ internal sealed class ServiceManifests(PublishOptions options)
             ["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true",
             ["OTEL_SERVICE_NAME"] = service.Name,
         };
-        foreach (var reference in service.References)
-        {
-            // One address per service: the Service balances over its pods.
-            settings[$"services__{reference.Name}__http__0"] = $"http://{reference.Name}:{HttpPort}";
-        }
-
         foreach (var (key, value) in service.Environment)
         {
             settings[key] = value;
@@ -50,7 +41,7 @@ internal sealed class ServiceManifests(PublishOptions options)
         return settings;
     }
 
-    public V1ConfigMap ConfigMap(ServiceResource service) => new()
+    public V1ConfigMap ConfigMap(PublishedService service) => new()
     {
         ApiVersion = "v1",
         Kind = "ConfigMap",
@@ -58,7 +49,7 @@ internal sealed class ServiceManifests(PublishOptions options)
         Data = Settings(service),
     };
 
-    public V1Secret Secret(ServiceResource service, IDictionary<string, string> values) => new()
+    public V1Secret Secret(PublishedService service, IDictionary<string, string> values) => new()
     {
         ApiVersion = "v1",
         Kind = "Secret",
@@ -67,10 +58,10 @@ internal sealed class ServiceManifests(PublishOptions options)
         StringData = values.Count > 0 ? values : null,
     };
 
-    public V1Deployment Deployment(ServiceResource service, bool hasSecret)
+    public V1Deployment Deployment(PublishedService service, bool hasSecret)
     {
         var compute = service.Compute ?? DefaultCompute;
-        var isInference = service.Environment.ContainsKey("Inference__ModelRepository");
+        var isInference = service.ServesModels;
         var container = new V1Container
         {
             Name = service.Name,
@@ -85,11 +76,9 @@ internal sealed class ServiceManifests(PublishOptions options)
             EnvFrom = hasSecret
                 ? [ConfigMapSource(service), new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = SecretName(service) } }]
                 : [ConfigMapSource(service)],
-            ReadinessProbe = HttpProbe(service.HealthCheckPath ?? "/health", periodSeconds: 5, failureThreshold: 3),
-            LivenessProbe = HttpProbe("/alive", periodSeconds: 10, failureThreshold: 3),
-            StartupProbe = service.SlowStart is { } slowStart
-                ? HttpProbe(service.HealthCheckPath ?? "/health", periodSeconds: 5, failureThreshold: (int)Math.Ceiling(slowStart.TotalSeconds / 5))
-                : null,
+            ReadinessProbe = HttpProbe(service.Readiness),
+            LivenessProbe = HttpProbe(service.Liveness),
+            StartupProbe = HttpProbe(service.Startup),
             Resources = new V1ResourceRequirements
             {
                 Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(compute.CpuRequest), ["memory"] = new(compute.MemoryRequest) },
@@ -97,7 +86,7 @@ internal sealed class ServiceManifests(PublishOptions options)
             },
             SecurityContext = Hardening.Container(),
             VolumeMounts = isInference
-                ? [Hardening.TmpMount(), new V1VolumeMount { Name = "models", MountPath = ModelRepositoryPath, ReadOnlyProperty = true }]
+                ? [Hardening.TmpMount(), new V1VolumeMount { Name = "models", MountPath = ModelRepositoryAnnotation.PublishedPath, ReadOnlyProperty = true }]
                 : [Hardening.TmpMount()],
         };
 
@@ -139,7 +128,7 @@ internal sealed class ServiceManifests(PublishOptions options)
         };
     }
 
-    public V1Service Service(ServiceResource service) => new()
+    public V1Service Service(PublishedService service) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
@@ -156,10 +145,10 @@ internal sealed class ServiceManifests(PublishOptions options)
     /// Scales on CPU between the model's replica count and three times it. A gateway counting rate
     /// limits on its own (no Redis) stays at its count: more replicas would let more requests through.
     /// </summary>
-    public V2HorizontalPodAutoscaler Autoscaler(ServiceResource service)
+    public V2HorizontalPodAutoscaler Autoscaler(PublishedService service)
     {
         var minimum = Math.Max(1, service.Replicas);
-        var sharesCounts = !service.IsExternal || service.Connections.Count > 0;
+        var sharesCounts = !service.IsGateway || service.Connections.Count > 0;
         return new V2HorizontalPodAutoscaler
         {
             ApiVersion = "autoscaling/v2",
@@ -182,7 +171,7 @@ internal sealed class ServiceManifests(PublishOptions options)
         };
     }
 
-    public V1PodDisruptionBudget DisruptionBudget(ServiceResource service) => new()
+    public V1PodDisruptionBudget DisruptionBudget(PublishedService service) => new()
     {
         ApiVersion = "policy/v1",
         Kind = "PodDisruptionBudget",
@@ -194,14 +183,14 @@ internal sealed class ServiceManifests(PublishOptions options)
         },
     };
 
-    private V1ObjectMeta Metadata(string name, ServiceResource service) => new()
+    private V1ObjectMeta Metadata(string name, PublishedService service) => new()
     {
         Name = name,
         NamespaceProperty = options.Namespace,
         Labels = Labels.For(service.Name, Component(service), options.Tag),
     };
 
-    private static V1EnvFromSource ConfigMapSource(ServiceResource service) =>
+    private static V1EnvFromSource ConfigMapSource(PublishedService service) =>
         new() { ConfigMapRef = new V1ConfigMapEnvSource { Name = SettingsName(service) } };
 
     /// <summary>
@@ -223,12 +212,12 @@ internal sealed class ServiceManifests(PublishOptions options)
         SecurityContext = Hardening.Container(),
     };
 
-    private static V1Probe HttpProbe(string path, int periodSeconds, int failureThreshold) => new()
+    private static V1Probe? HttpProbe(PublishedProbe? probe) => probe is null ? null : new()
     {
-        HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
-        PeriodSeconds = periodSeconds,
-        TimeoutSeconds = 3,
-        FailureThreshold = failureThreshold,
+        HttpGet = new V1HTTPGetAction { Path = probe.Path, Port = "http" },
+        PeriodSeconds = probe.PeriodSeconds,
+        TimeoutSeconds = probe.TimeoutSeconds,
+        FailureThreshold = probe.FailureThreshold,
     };
 
     private static string Checksum(SortedDictionary<string, string> settings)

@@ -1,4 +1,4 @@
-using MlPlatform.AppHost.Testing;
+using MlPlatform.Platform.Testing;
 
 namespace MlPlatform.Bench;
 
@@ -12,14 +12,7 @@ internal static class BenchApplication
         ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
     };
 
-    /// <summary>The application model with its default replicas, as <c>dotnet run --project AppHost</c> starts it.</summary>
-    public static Task<TestApplication> StartAsync(bool dashboard = false) =>
-        TestApplication.StartAsync(options =>
-        {
-            options.Dashboard = dashboard;
-            foreach (var (key, value) in QuietLogging())
-            {
-                options.Environment[key] = value!;
-            }
-        });
+    /// <summary>The application with its default replicas, started from the AppHost through DCP as <c>dotnet run --project AppHost</c> starts it.</summary>
+    public static Task<RunningPlatform> StartAsync() =>
+        RunningPlatform.StartAsync([], environment: QuietLogging().ToDictionary(pair => pair.Key, pair => pair.Value!));
 }

@@ -5,10 +5,11 @@ using MlPlatform.TestSupport;
 namespace MlPlatform.Bench;
 
 /// <summary>
-/// P8: resident memory of every replica of every service once the application model is up and idle, with
-/// telemetry going to the dashboard as in <c>dotnet run --project AppHost</c>, against the budget (120 MB a
-/// replica) and against the smallest ASP.NET Core service started in the same run, which shows what any service
-/// on this runtime costs before it does anything.
+/// P8: resident memory of every replica of every service once the application is up and idle, started as
+/// <c>dotnet run --project AppHost</c> starts it (the AppHost, DCP, the Aspire dashboard receiving every replica's
+/// telemetry), against the budget (120 MB a replica) and against the smallest ASP.NET Core service started in the
+/// same run, which shows what any service on this runtime costs before it does anything. The AppHost, DCP's
+/// processes and the dashboard are listed too: they are what a local run costs on top of the services.
 /// </summary>
 internal static class IdleMemory
 {
@@ -18,7 +19,8 @@ internal static class IdleMemory
 
     public static async Task RunAsync(BenchSettings settings)
     {
-        await using var app = await BenchApplication.StartAsync(dashboard: true);
+        await using var appHost = await AppHostProcess.StartAsync(TimeSpan.FromMinutes(3), [.. BenchApplication.QuietLogging().Select(pair => $"--{pair.Key.Replace("__", ":", StringComparison.Ordinal)}={pair.Value}")]);
+        await WaitUntilServicesRunAsync();
 
         await using var reference = await ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", new Dictionary<string, string?> { [EmptyWebApp.RoleVariable] = EmptyWebApp.Role });
         using (var probe = new HttpClient { BaseAddress = reference.BaseAddress })
@@ -35,13 +37,15 @@ internal static class IdleMemory
         await Task.Delay(settle);
         var referenceMegabytes = ProcStatus.ResidentMegabytes(reference.ProcessId);
 
-        var rows = app.Run.Replicas
-            .Select(replica => replica.ProcessId is { } pid
-                ? (replica.Name, Megabytes: ProcStatus.ResidentMegabytes(pid), Proportional: ProcStatus.ProportionalMegabytes(pid))
-                : throw new InvalidOperationException($"{replica.Name} is not running"))
+        var processes = LocalRunProcesses(appHost.ProcessId);
+        var rows = processes.Where(p => p.IsReplica)
+            .Select(p => (p.Name, Megabytes: ProcStatus.ResidentMegabytes(p.Id), Proportional: ProcStatus.ProportionalMegabytes(p.Id)))
+            .ToList();
+        var hosting = processes.Where(p => !p.IsReplica)
+            .Select(p => (p.Name, Megabytes: ProcStatus.ResidentMegabytes(p.Id), Proportional: ProcStatus.ProportionalMegabytes(p.Id)))
             .ToList();
         var body = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (Release build, default replicas, every replica exporting OTLP to the dashboard once a second), idle for {settle.TotalSeconds:F0} s after all were healthy. Resident memory (VmRSS) of each replica's process from /proc. Budget: {BudgetMegabytes:F0} MB a replica. Reference: the smallest ASP.NET Core service (`CreateSlimBuilder`, one `/health` endpoint, same runtime, Release), started and idle alongside.")
+            .AppendLine(CultureInfo.InvariantCulture, $"The application as `dotnet run --project AppHost` starts it (Release build, default replicas, DCP, the Aspire dashboard, every replica exporting OTLP to it once a second), idle for {settle.TotalSeconds:F0} s after all were healthy. Resident memory (VmRSS) of each replica's process from /proc. Budget: {BudgetMegabytes:F0} MB a replica. Reference: the smallest ASP.NET Core service (`CreateSlimBuilder`, one `/health` endpoint, same runtime, Release), started and idle alongside.")
             .AppendLine()
             .AppendLine("| process | resident MB (RSS) | share of the budget | ratio to the empty service | proportional MB (PSS) |")
             .AppendLine("| --- | ---: | ---: | ---: | ---: |")
@@ -51,6 +55,18 @@ internal static class IdleMemory
             body.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {megabytes:F0} | {megabytes / BudgetMegabytes:F2}x | {megabytes / referenceMegabytes:F2}x | {proportional:F0} |");
             Console.WriteLine($"{name}: {megabytes:F0} MB");
         }
+
+        body.AppendLine()
+            .AppendLine("What the local run adds (not replicas, so outside the budget): the AppHost, DCP's API server, controllers, proxies and process monitors, the Aspire dashboard, and each replica's `dotnet run` launcher.")
+            .AppendLine()
+            .AppendLine("| process | resident MB (RSS) | proportional MB (PSS) |")
+            .AppendLine("| --- | ---: | ---: |");
+        foreach (var group in hosting.GroupBy(h => h.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            body.AppendLine(CultureInfo.InvariantCulture, $"| {group.Key}{(group.Count() > 1 ? $" (x{group.Count()}, summed)" : "")} | {group.Sum(h => h.Megabytes):F0} | {group.Sum(h => h.Proportional):F0} |");
+        }
+
+        body.AppendLine(CultureInfo.InvariantCulture, $"| **all of the local run** | {rows.Sum(r => r.Megabytes) + hosting.Sum(h => h.Megabytes):F0} | {rows.Sum(r => r.Proportional) + hosting.Sum(h => h.Proportional):F0} |");
 
         var largest = rows.MaxBy(r => r.Megabytes);
         body.AppendLine()
@@ -62,5 +78,78 @@ internal static class IdleMemory
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
         ResultsFile.WriteSection(Id, "P8 idle resident memory of each service", body.ToString());
+    }
+
+    private sealed record LocalProcess(int Id, string Name, bool IsReplica);
+
+    private static readonly string[] ServiceBinaries = ["MlPlatform.Gateway", "MlPlatform.Preprocessing", "MlPlatform.Inference", "MlPlatform.Postprocessing"];
+
+    /// <summary>Waits until two replicas of each service but the gateway, and the gateway, run as processes.</summary>
+    private static async Task WaitUntilServicesRunAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        while (LocalRunProcesses(Environment.ProcessId).Count(p => p.IsReplica) < 7)
+        {
+            await Task.Delay(500, deadline.Token);
+        }
+
+        // Every replica healthy: the gateway is the last to start and only once the others are.
+        await Task.Delay(TimeSpan.FromSeconds(10), deadline.Token);
+    }
+
+    /// <summary>The processes of the local run, by their command lines in /proc.</summary>
+    private static List<LocalProcess> LocalRunProcesses(int appHost)
+    {
+        var found = new List<LocalProcess>();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                continue;
+            }
+
+            string[] arguments;
+            try
+            {
+                arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (arguments.Length == 0)
+            {
+                continue;
+            }
+
+            var program = Path.GetFileName(arguments[0]);
+            var service = ServiceBinaries.FirstOrDefault(binary => program == binary);
+            if (service is not null)
+            {
+                var name = service["MlPlatform.".Length..].ToLowerInvariant();
+                var index = counts[name] = counts.GetValueOrDefault(name, -1) + 1;
+                found.Add(new LocalProcess(id, $"{name}-{index}", IsReplica: true));
+            }
+            else if (id == appHost)
+            {
+                found.Add(new LocalProcess(id, "AppHost", IsReplica: false));
+            }
+            else if (program == "dcp")
+            {
+                found.Add(new LocalProcess(id, $"dcp {(arguments.Length > 1 ? arguments[1] : "")}".Trim(), IsReplica: false));
+            }
+            else if (arguments.Any(a => a.EndsWith("Aspire.Dashboard.dll", StringComparison.Ordinal)) || program == "Aspire.Dashboard")
+            {
+                found.Add(new LocalProcess(id, "Aspire dashboard", IsReplica: false));
+            }
+            else if (program == "dotnet" && arguments.Contains("run") && arguments.Any(a => a.Contains("MlPlatform.", StringComparison.Ordinal)))
+            {
+                found.Add(new LocalProcess(id, "dotnet run (replica launcher)", IsReplica: false));
+            }
+        }
+
+        return found.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
     }
 }

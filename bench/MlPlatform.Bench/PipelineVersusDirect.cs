@@ -1,13 +1,16 @@
 using System.Globalization;
 using System.Text;
-using MlPlatform.AppHost.Testing;
+using MlPlatform.Platform.Testing;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
 
 /// <summary>
-/// The full predict pipeline (gateway, preprocessing, inference, postprocessing, from a PNG) against
-/// a V2 binary infer sent straight to one inference replica, same model, same run.
+/// The full predict pipeline (gateway, preprocessing, inference, postprocessing, from a PNG) against a V2 binary
+/// infer sent straight to inference, same model, same run. Twice: through DCP's proxies, as
+/// <c>dotnet run --project AppHost</c> runs it (the client and every hop go through a proxy in front of the
+/// replicas), and with direct replica addresses (a second gateway given every replica's own address, as a
+/// Kubernetes Service balances in the kernel with no proxy process in the path).
 /// </summary>
 internal static class PipelineVersusDirect
 {
@@ -16,13 +19,50 @@ internal static class PipelineVersusDirect
     public static async Task RunAsync(BenchSettings settings)
     {
         await using var app = await BenchApplication.StartAsync();
+        await app.WaitUntilAllHealthyAsync(TimeSpan.FromSeconds(120));
 
+        // The same replicas behind a gateway of the benchmark's own that is given their addresses, not the proxies'.
+        var addresses = new Dictionary<string, string?>(BenchApplication.QuietLogging()) { ["ASPNETCORE_ENVIRONMENT"] = "Development" };
+        foreach (var service in (string[])["preprocessing", "inference", "postprocessing"])
+        {
+            var replicas = app.Replicas(service);
+            for (var i = 0; i < replicas.Count; i++)
+            {
+                addresses[$"services__{service}__http__{i}"] = replicas[i].Url!.ToString().TrimEnd('/');
+            }
+        }
+
+        await using var directGateway = await ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", addresses);
+        var proxied = await MeasureAsync(settings, app, app.ServiceUrl("gateway"), app.ServiceUrl("inference"), directGateway: null);
+        var unproxied = await MeasureAsync(settings, app, directGateway.BaseAddress, app.Replicas("inference")[0].Url!, directGateway.ProcessId);
+
+        var body = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"The application as `dotnet run --project AppHost` starts it through DCP (gateway 1, preprocessing 2, inference 2, postprocessing 2 replicas), Release build, all on this machine. Predict: a 280x280 black-on-white PNG of a held-out digit, or the same digit as KServe V1 `instances` (28x28 numbers, no image work), to `POST /v1/models/mnist:predict` on the gateway. Direct: the same digit as a 1x1x28x28 FP32 V2 binary request to `POST /v2/models/mnist/infer`. {proxied.Concurrency} concurrent clients, each path warmed up, then {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s.")
+            .AppendLine()
+            .AppendLine("**Through DCP's proxies**, as a user runs it: the client calls the gateway's proxy, the gateway each service's proxy; the direct infer goes to inference's proxy.")
+            .AppendLine()
+            .Append(proxied.Report)
+            .AppendLine()
+            .AppendLine("**With direct replica addresses**, as a Kubernetes Service balances in the kernel: a second gateway process, started by this benchmark, is given every replica's own address and balances over them itself; the direct infer goes to one inference replica; the same replicas as above.")
+            .AppendLine()
+            .Append(unproxied.Report);
+        if (File.Exists(NotesPath))
+        {
+            body.AppendLine().AppendLine(File.ReadAllText(NotesPath).Trim());
+        }
+
+        body.AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
+        ResultsFile.WriteSection(Id, "Full predict pipeline vs direct V2 infer, mnist", body.ToString());
+    }
+
+    private static async Task<(string Report, int Concurrency)> MeasureAsync(BenchSettings settings, RunningPlatform app, Uri gatewayAddress, Uri inferenceAddress, int? directGateway)
+    {
         var requests = new MnistRequests();
-
-        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("gateway")[0].Url };
+        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = gatewayAddress };
         // The example consumer of Gateway/appsettings.json (its development limits are never reached here).
         gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");
-        using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = app.Replicas("inference")[0].Url };
+        using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = inferenceAddress };
         var concurrency = settings.Concurrency * 2;
 
         // Seven processes start cold and tier up their JIT on two cores: the pipeline takes 20-30 s to reach its
@@ -33,7 +73,7 @@ internal static class PipelineVersusDirect
         await LoadGenerator.RunAsync(gateway, requests.PredictInstances, concurrency, warmup);
         await LoadGenerator.RunAsync(inference, requests.Infer, concurrency, warmup);
 
-        var cpu = new ProcessCpu(app);
+        var cpu = new ProcessCpu(app, directGateway);
         var pipeline = new List<LoadResult>();
         var pipelineInstances = new List<LoadResult>();
         var direct = new List<LoadResult>();
@@ -53,8 +93,8 @@ internal static class PipelineVersusDirect
         Console.WriteLine($"pipeline/direct = {ratio:F2}x from PNG, {instancesRatio:F2}x from instances (goal at least 0.35x)");
 
         var met = Math.Min(ratio, instancesRatio) >= 0.35;
-        var body = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (gateway 1, preprocessing 2, inference 2, postprocessing 2 replicas), Release build, all on this machine. Predict: a 280x280 black-on-white PNG of a held-out digit, or the same digit as KServe V1 `instances` (28x28 numbers, no image work), to `POST /v1/models/mnist:predict` on the gateway. Direct: the same digit as a 1x1x28x28 FP32 V2 binary request to `POST /v2/models/mnist/infer` on one inference replica. {concurrency} concurrent clients, each path warmed up for {warmup.TotalSeconds:F0} s, then {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s; client errors: {pipeline.Sum(r => r.Failed) + pipelineInstances.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
+        var report = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"Client errors: {pipeline.Sum(r => r.Failed) + pipelineInstances.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
             .AppendLine()
             .AppendLine("| path | requests/s | p50 ms | p99 ms |")
             .AppendLine("| --- | ---: | ---: | ---: |")
@@ -64,23 +104,15 @@ internal static class PipelineVersusDirect
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"**pipeline / direct = {ratio:F2}x from a PNG, {instancesRatio:F2}x from instances** (goal: at least 0.35x; {(met ? "met" : "not met")}).")
             .AppendLine()
-            .AppendLine("CPU each request cost, by process, over the measured rounds (every replica of a service summed; the load generator is this benchmark's process):")
+            .AppendLine("CPU each request cost, by process, over the measured rounds (every replica of a service summed; DCP is its API server, controllers and proxies; the load generator is this benchmark's process, which also hosts the AppHost):")
             .AppendLine()
             .Append(cpu.Table(
             [
                 ("direct V2 infer", "direct", direct.Sum(r => r.Completed)),
                 ("predict, PNG", "png", pipeline.Sum(r => r.Completed)),
                 ("predict, instances", "instances", pipelineInstances.Sum(r => r.Completed)),
-            ]))
-            .AppendLine();
-        if (File.Exists(NotesPath))
-        {
-            body.AppendLine().AppendLine(File.ReadAllText(NotesPath).Trim());
-        }
-
-        body.AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
-        ResultsFile.WriteSection(Id, "Full predict pipeline vs direct V2 infer, mnist", body.ToString());
+            ]));
+        return (report.ToString(), concurrency);
     }
 
     /// <summary>What the section says besides this run's figures: how the figures came to be, kept beside the code that writes them.</summary>
@@ -91,7 +123,7 @@ internal static class PipelineVersusDirect
 /// CPU time of every replica and of this process, summed per service over the runs measured under one label:
 /// where a request's cost lands, which a requests/s figure alone cannot tell.
 /// </summary>
-internal sealed class ProcessCpu(TestApplication app)
+internal sealed class ProcessCpu(RunningPlatform app, int? directGateway)
 {
     private static readonly string[] Services = ["gateway", "preprocessing", "inference", "postprocessing"];
 
@@ -119,13 +151,13 @@ internal sealed class ProcessCpu(TestApplication app)
     public string Table(IEnumerable<(string Name, string Label, int Completed)> rows)
     {
         var table = new StringBuilder()
-            .AppendLine("| path | gateway µs | preprocessing µs | inference µs | postprocessing µs | load generator µs | total µs |")
-            .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            .AppendLine("| path | gateway µs | preprocessing µs | inference µs | postprocessing µs | DCP µs | load generator µs | total µs |")
+            .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (name, label, completed) in rows)
         {
             var totals = _byLabel.GetValueOrDefault(label) ?? [];
             double PerRequest(string process) => completed == 0 ? 0 : totals.GetValueOrDefault(process).TotalMicroseconds / completed;
-            var cells = Services.Append("load generator").Select(PerRequest).ToArray();
+            var cells = Services.Append("dcp").Append("load generator").Select(PerRequest).ToArray();
             table.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {string.Join(" | ", cells.Select(c => c.ToString("F0", CultureInfo.InvariantCulture)))} | {cells.Sum():F0} |");
         }
 
@@ -140,15 +172,32 @@ internal sealed class ProcessCpu(TestApplication app)
             var total = TimeSpan.Zero;
             foreach (var replica in app.Replicas(service))
             {
-                total += replica.ProcessId is { } id ? ProcessorTime(id) : TimeSpan.Zero;
+                total += RunningPlatform.ServiceProcessId(replica) is { } id ? ProcessorTime(id) : TimeSpan.Zero;
+            }
+
+            if (service == "gateway" && directGateway is { } gatewayProcess)
+            {
+                total += ProcessorTime(gatewayProcess);
             }
 
             snapshot[service] = total;
         }
 
+        snapshot["dcp"] = DcpProcesses().Aggregate(TimeSpan.Zero, (sum, id) => sum + ProcessorTime(id));
+
         snapshot["load generator"] = ProcessorTime(Environment.ProcessId);
         return snapshot;
     }
+
+    /// <summary>DCP's processes (its API server, controllers and proxies), found by their program's name.</summary>
+    private static List<int> DcpProcesses() =>
+        System.Diagnostics.Process.GetProcessesByName("dcp").Select(process =>
+        {
+            using (process)
+            {
+                return process.Id;
+            }
+        }).ToList();
 
     private static TimeSpan ProcessorTime(int processId)
     {

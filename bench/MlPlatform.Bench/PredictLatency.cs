@@ -19,9 +19,9 @@ internal static class PredictLatency
 
         var requests = new MnistRequests();
 
-        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.Replicas("gateway")[0].Url };
+        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.ServiceUrl("gateway") };
         gateway.DefaultRequestHeaders.Add("apikey", "dev-key-change-me");
-        using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.Replicas("inference")[0].Url };
+        using var inference = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = app.ServiceUrl("inference") };
 
         // Cold processes tier up their JIT under load first (see the pipeline benchmark).
         await LoadGenerator.RunAsync(gateway, requests.PredictPng, 8, settings.Warmup * 4);
@@ -37,7 +37,7 @@ internal static class PredictLatency
         }
 
         var body = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"The application model as `dotnet run --project AppHost` starts it (Release build, default replicas). An open-loop load of {RequestsPerSecond:F0} requests/s (requests start on schedule whether or not earlier ones are answered), {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s. Predict: a 280x280 black-on-white PNG of a held-out digit through the gateway. Direct: the same digit as a V2 binary request to one inference replica. Failed requests: {predict.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"The application as `dotnet run --project AppHost` starts it through DCP (Release build, default replicas; clients call the DCP proxies of the gateway and of inference). An open-loop load of {RequestsPerSecond:F0} requests/s (requests start on schedule whether or not earlier ones are answered), {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s. Predict: a 280x280 black-on-white PNG of a held-out digit through the gateway. Direct: the same digit as a V2 binary request to one inference replica. Failed requests: {predict.Sum(r => r.Failed) + direct.Sum(r => r.Failed)}.")
             .AppendLine()
             .AppendLine("| path | p50 ms | p99 ms |")
             .AppendLine("| --- | ---: | ---: |")

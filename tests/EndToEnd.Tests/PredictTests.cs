@@ -13,10 +13,11 @@ public sealed class PredictTests(PlatformFixture fixture)
     [Fact]
     public void Start_DefaultModel_RunsTheDefaultReplicaCounts()
     {
-        Assert.Single(fixture.App.Replicas("gateway"));
-        Assert.Equal(2, fixture.App.Replicas("preprocessing").Count);
-        Assert.Equal(2, fixture.App.Replicas("inference").Count);
-        Assert.Equal(2, fixture.App.Replicas("postprocessing").Count);
+        Assert.Single(fixture.Platform.Replicas("gateway"));
+        Assert.Equal(2, fixture.Platform.Replicas("preprocessing").Count);
+        Assert.Equal(2, fixture.Platform.Replicas("inference").Count);
+        Assert.Equal(2, fixture.Platform.Replicas("postprocessing").Count);
+        Assert.Empty(fixture.Platform.Replicas("redis"));
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public sealed class PredictTests(PlatformFixture fixture)
         string[] missing;
         do
         {
-            missing = services.Where(s => !fixture.App.ConsoleLines(s).Any(l => l.Text.Contains(traceId, StringComparison.Ordinal))).ToArray();
+            missing = services.Where(s => !fixture.Platform.ConsoleLines(s).Any(l => l.Contains(traceId, StringComparison.Ordinal))).ToArray();
             if (missing.Length > 0)
             {
                 await Task.Delay(200);

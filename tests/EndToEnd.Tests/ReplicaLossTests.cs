@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using MlPlatform.AppHost.Running;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.EndToEnd.Tests;
@@ -11,6 +10,7 @@ public sealed class ReplicaLossTests(PlatformFixture fixture)
     [Fact]
     public async Task Predict_OneInferenceAndOnePreprocessingReplicaKilled_NoClientRequestFails()
     {
+        await fixture.Platform.WaitUntilAllHealthyAsync(TimeSpan.FromSeconds(60));
         var images = HoldOutDigits.Load().Take(32).Select(d => DigitImages.BlackOnWhite(d)).ToArray();
         var failures = new List<string>();
         var succeeded = 0;
@@ -45,11 +45,11 @@ public sealed class ReplicaLossTests(PlatformFixture fixture)
 
         var clients = Enumerable.Range(0, 8).Select(ClientAsync).ToArray();
         await WaitUntilAsync(() => Volatile.Read(ref succeeded) >= 8);
-        var inference = fixture.App.Replicas("inference")[0];
-        inference.Kill();
+        var inference = fixture.Platform.Replicas("inference")[0];
+        fixture.Platform.Kill(inference);
         await Task.Delay(TimeSpan.FromSeconds(1));
-        var preprocessing = fixture.App.Replicas("preprocessing")[1];
-        preprocessing.Kill();
+        var preprocessing = fixture.Platform.Replicas("preprocessing")[1];
+        fixture.Platform.Kill(preprocessing);
         Volatile.Write(ref killsDone, true);
 
         // Load goes on until every client has had answers sent after both kills, however slow the machine.
@@ -59,12 +59,9 @@ public sealed class ReplicaLossTests(PlatformFixture fixture)
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {failures.Count + succeeded} requests failed; first: {failures.FirstOrDefault()}");
 
-        // The AppHost brings both back.
-        await fixture.App.WaitUntilRunningAsync("inference", TimeSpan.FromSeconds(60));
-        await fixture.App.WaitUntilRunningAsync("preprocessing", TimeSpan.FromSeconds(60));
-        Assert.True(inference.RestartCount >= 1);
-        Assert.True(preprocessing.RestartCount >= 1);
-        Assert.Equal(ReplicaState.Running, inference.State);
+        // The AppHost starts both again, and they come up healthy.
+        await WaitUntilAsync(() => fixture.Platform.Replica(inference.ResourceId) is { Starts: > 1, IsRunningAndHealthy: true }
+            && fixture.Platform.Replica(preprocessing.ResourceId) is { Starts: > 1, IsRunningAndHealthy: true });
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -2,8 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using MlPlatform.AppHost.Running;
-using MlPlatform.AppHost.Testing;
+using MlPlatform.Platform.Testing;
 using MlPlatform.Reliability.Tests.Fuzz;
 using MlPlatform.Reliability.Tests.Support;
 using MlPlatform.TestSupport;
@@ -13,11 +12,11 @@ namespace MlPlatform.Reliability.Tests;
 /// <summary>The application as it ships (one gateway, two replicas of each service), for the fuzz run alone.</summary>
 public sealed class FuzzFixture : IAsyncLifetime
 {
-    public TestApplication App { get; private set; } = null!;
+    public RunningPlatform Platform { get; private set; } = null!;
 
-    public async Task InitializeAsync() => App = await TestApplication.StartAsync();
+    public async Task InitializeAsync() => Platform = await RunningPlatform.StartAsync([]);
 
-    public async Task DisposeAsync() => await App.DisposeAsync();
+    public async Task DisposeAsync() => await Platform.DisposeAsync();
 }
 
 /// <summary>
@@ -35,9 +34,9 @@ public sealed class GatewayFuzzTests(FuzzFixture fixture, ITestOutputHelper outp
     [Fact]
     public async Task Fuzz_TenThousandMalformedRequests_No5xxNoHangNoCrash_AndPredictionsStillRight()
     {
-        var app = fixture.App;
-        var before = app.Run.Processes.ToDictionary(p => p.Name, p => (p.ProcessId, p.RestartCount));
-        using var sender = new FuzzSender(app.Replicas("gateway")[0].Url);
+        var platform = fixture.Platform;
+        var before = platform.AllReplicas.ToDictionary(p => p.ResourceId, p => (RunningPlatform.ServiceProcessId(p), p.Starts));
+        using var sender = new FuzzSender(platform.ServiceUrl("gateway"));
 
         var watch = System.Diagnostics.Stopwatch.StartNew();
         // The few slow bodies hold their connections open alongside the rest, as a slowloris client would.
@@ -67,25 +66,23 @@ public sealed class GatewayFuzzTests(FuzzFixture fixture, ITestOutputHelper outp
 
         // An exception a service did not handle shows in its log even when no 5xx reached the client (thrown after the
         // response started, the connection is cut instead): none is acceptable either.
-        var unhandled = app.Run.Replicas
-            .SelectMany(replica => UnhandledExceptions(app.Run.Console.Snapshot(replica.Name)))
+        var unhandled = ((string[])["gateway", "preprocessing", "inference", "postprocessing"])
+            .SelectMany(service => UnhandledExceptions(platform.ConsoleLines(service)))
             .ToList();
         Assert.True(unhandled.Count == 0, $"{unhandled.Count} unhandled exceptions in the services' logs; the first:{Environment.NewLine}{unhandled.FirstOrDefault()}");
 
         // No crash: every process is the one that was there before, never restarted, and healthy.
-        foreach (var process in app.Run.Processes)
+        foreach (var replica in platform.AllReplicas)
         {
-            Assert.True(process.State == ReplicaState.Running, $"{process.Name} is {process.State}");
-            Assert.True(before[process.Name] == (process.ProcessId, process.RestartCount), $"{process.Name}: was pid {before[process.Name].ProcessId} with {before[process.Name].RestartCount} restarts, now pid {process.ProcessId} with {process.RestartCount}");
-            Assert.Equal(0, process.RestartCount);
-            if (process is Replica replica)
-            {
-                Assert.True(await ReplicaProbe.IsHealthyAsync(replica), $"{replica.Name} does not answer /health with 2xx");
-            }
+            Assert.True(replica.IsRunningAndHealthy, $"{replica.ResourceId} is {replica.State}/{replica.Health}");
+            var now = (RunningPlatform.ServiceProcessId(replica), replica.Starts);
+            Assert.True(before[replica.ResourceId] == now, $"{replica.ResourceId}: was pid {before[replica.ResourceId].Item1} started {before[replica.ResourceId].Starts} times, now pid {now.Item1} started {now.Starts} times");
+            Assert.Equal(1, replica.Starts);
+            Assert.True(await ReplicaProbe.IsHealthyAsync(replica), $"{replica.ResourceId} does not answer /health with 2xx");
         }
 
         // And the platform still predicts right: one held-out digit of each class.
-        using var gateway = new HttpClient { BaseAddress = app.Replicas("gateway")[0].Url };
+        using var gateway = new HttpClient { BaseAddress = platform.ServiceUrl("gateway") };
         gateway.DefaultRequestHeaders.Add("apikey", FuzzCorpus.ApiKey);
         for (var label = 0; label < 10; label++)
         {
@@ -100,13 +97,13 @@ public sealed class GatewayFuzzTests(FuzzFixture fixture, ITestOutputHelper outp
     }
 
     /// <summary>Each "unhandled exception" line of one replica's console, with the stack trace lines after it.</summary>
-    private static IEnumerable<string> UnhandledExceptions(IReadOnlyList<ConsoleLine> lines)
+    private static IEnumerable<string> UnhandledExceptions(IReadOnlyList<string> lines)
     {
         for (var i = 0; i < lines.Count; i++)
         {
-            if (lines[i].Text.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase))
+            if (lines[i].Contains("unhandled exception", StringComparison.OrdinalIgnoreCase))
             {
-                yield return string.Join(Environment.NewLine, lines.Skip(i).Take(12).Select(line => $"{line.Replica}| {line.Text}"));
+                yield return string.Join(Environment.NewLine, lines.Skip(i).Take(12));
             }
         }
     }

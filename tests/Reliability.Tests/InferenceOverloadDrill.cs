@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
-using MlPlatform.AppHost.Running;
-using MlPlatform.AppHost.Testing;
+using MlPlatform.Platform.Testing;
 using MlPlatform.OnnxWriter;
 using MlPlatform.Reliability.Tests.Support;
 using MlPlatform.TestSupport;
@@ -21,7 +20,7 @@ public sealed class OverloadFixture : IAsyncLifetime
 
     public string Repository { get; } = Directory.CreateTempSubdirectory("mlplatform-overload-").FullName;
 
-    public TestApplication App { get; private set; } = null!;
+    public RunningPlatform Platform { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -38,14 +37,8 @@ public sealed class OverloadFixture : IAsyncLifetime
             """);
         SlowGraph().Save(Path.Combine(slow, "1", "model.onnx"));
 
-        App = await TestApplication.StartAsync(options =>
-        {
-            options.Replicas["preprocessing"] = 1;
-            options.Replicas["inference"] = 1;
-            options.Replicas["postprocessing"] = 1;
-            // Later than the model's own setting, so it wins; the other services ignore it.
-            options.Environment["Inference__ModelRepository"] = Repository;
-        });
+        Platform = await RunningPlatform.StartAsync(
+            ["--AppHost:Replicas:preprocessing=1", "--AppHost:Replicas:inference=1", "--AppHost:Replicas:postprocessing=1", $"--AppHost:ModelRepository={Repository}"]);
     }
 
     /// <summary>Sixteen chained 256x256 matrix products per request on one thread: each run takes a noticeable while.</summary>
@@ -81,7 +74,7 @@ public sealed class OverloadFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await App.DisposeAsync();
+        await Platform.DisposeAsync();
         Directory.Delete(Repository, recursive: true);
     }
 }
@@ -109,9 +102,9 @@ public sealed class InferenceOverloadDrill(OverloadFixture fixture, ITestOutputH
     [Fact]
     public async Task Overload_FarPastTheQueue_503WithRetryAfterOnly_MemoryBounded_AndEveryRequestSucceedsOnceLoadDrops()
     {
-        var inference = fixture.App.Replicas("inference")[0];
-        var processId = inference.ProcessId ?? throw new InvalidOperationException("inference is not running");
-        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency }) { BaseAddress = fixture.App.Replicas("gateway")[0].Url, Timeout = TimeSpan.FromSeconds(100) };
+        var inference = fixture.Platform.Replicas("inference")[0];
+        var processId = RunningPlatform.ServiceProcessId(inference) ?? throw new InvalidOperationException("inference is not running");
+        using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency }) { BaseAddress = fixture.Platform.ServiceUrl("gateway"), Timeout = TimeSpan.FromSeconds(100) };
         gateway.DefaultRequestHeaders.Add("apikey", GatewayBalancer.ApiKey);
 
         // The model works before the storm.
@@ -154,9 +147,8 @@ public sealed class InferenceOverloadDrill(OverloadFixture fixture, ITestOutputH
         Assert.True(second.PeakResident <= first.PeakResident + GrowthMargin, $"inference grew from a peak of {Mb(first.PeakResident)} in wave 1 to {Mb(second.PeakResident)} in wave 2");
         Assert.All(afterwards, status => Assert.Equal(200, status));
         Assert.Equal(200, predictAfter);
-        Assert.Equal(processId, inference.ProcessId);
-        Assert.Equal(0, inference.RestartCount);
-        Assert.Equal(ReplicaState.Running, inference.State);
+        Assert.Equal(processId, RunningPlatform.ServiceProcessId(fixture.Platform.Replica(inference.ResourceId)));
+        Assert.True(fixture.Platform.Replica(inference.ResourceId) is { Starts: 1, IsRunningAndHealthy: true }, $"inference restarted or unhealthy: {fixture.Platform.Replica(inference.ResourceId)}");
     }
 
     private sealed record Wave(List<int> Statuses, List<int> Predicts, int RefusalsWithoutRetryAfter, List<string> Unexpected, long PeakResident, TimeSpan Elapsed);

@@ -1,31 +1,35 @@
 using k8s;
 using k8s.Models;
-using MlPlatform.AppHost.Model;
 using MlPlatform.AppHost.Publishing;
 
 namespace MlPlatform.AppHost.Tests.Publishing;
 
-public sealed class KubernetesPublisherTests
+public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFixture<PublishedModels>
 {
     private const int HttpPort = 8080;
 
     [Fact]
-    public void Publish_DefaultModel_KustomizeBuildsEveryListedFile()
+    public async Task Publish_DefaultModel_KustomizeBuildsEveryListedFile()
     {
-        using var published = PublishedManifests.Publish(PublishedManifests.Describe());
+        using var published = PublishedManifests.Publish(models.Default);
 
-        var (exitCode, output) = published.Kustomize();
+        var kustomized = await published.KustomizeAsync();
 
-        Assert.True(exitCode == 0, output);
+        Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
         var listed = File.ReadAllLines(Path.Combine(published.Folder, "kustomization.yaml")).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..]);
         Assert.Equal(published.Documents.Keys.Order(), listed.Order());
+        foreach (var service in models.Default.Services)
+        {
+            Assert.True(File.Exists(Path.Combine(published.Folder, "docker", $"{service.Name}.Dockerfile")), service.Name);
+        }
+
         Assert.True(File.Exists(Path.Combine(published.Folder, "docker", "models.Dockerfile")));
     }
 
     [Fact]
     public void Publish_EveryDocument_RoundTripsStrictlyThroughTheTypedModelsAndValidates()
     {
-        using var published = PublishedManifests.Publish(PublishedManifests.Describe(("AppHost:Replicas:gateway", "2")));
+        using var published = PublishedManifests.Publish(models.TwoGateways);
 
         foreach (var (file, text) in published.Documents)
         {
@@ -56,9 +60,11 @@ public sealed class KubernetesPublisherTests
     [Fact]
     public void Publish_Deployments_AgreeWithTheModel()
     {
-        var model = PublishedManifests.Describe(("AppHost:Replicas:inference", "3"), ("AppHost:Replicas:gateway", "2"));
+        var model = models.Scaled;
         using var published = PublishedManifests.Publish(model);
 
+        Assert.Equal(["gateway", "inference", "postprocessing", "preprocessing"], model.Services.Select(s => s.Name).Order());
+        Assert.Equal(3, model.Services.Single(s => s.Name == "inference").Replicas);
         foreach (var service in model.Services)
         {
             var deployment = published.Single<V1Deployment>(service.Name);
@@ -66,19 +72,22 @@ public sealed class KubernetesPublisherTests
             var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
             Assert.Equal($"localhost:5000/mlplatform-{service.Name}:latest", container.Image);
             Assert.Equal(HttpPort, Assert.Single(container.Ports).ContainerPort);
-            Assert.Equal(service.HealthCheckPath, container.ReadinessProbe.HttpGet.Path);
+            Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
             Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
-            Assert.Equal(service.SlowStart is not null, container.StartupProbe is not null);
-            Assert.NotNull(container.Resources.Requests["cpu"]);
-            Assert.NotNull(container.Resources.Limits["memory"]);
+            Assert.Equal("http", container.ReadinessProbe.HttpGet.Port.Value);
+            Assert.Equal(service.Name == "inference", container.StartupProbe is not null);
+            Assert.Equal(service.Compute!.CpuRequest, container.Resources.Requests["cpu"].ToString());
+            Assert.Equal(service.Compute.MemoryLimit, container.Resources.Limits["memory"].ToString());
             Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
             Assert.True(container.SecurityContext.RunAsNonRoot);
             Assert.False(container.SecurityContext.AllowPrivilegeEscalation);
             Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
             Assert.Contains(container.VolumeMounts, m => m.MountPath == "/tmp");
+            Assert.True(deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot);
 
             var annotations = deployment.Spec.Template.Metadata.Annotations;
             Assert.Equal("true", annotations["prometheus.io/scrape"]);
+            Assert.Equal("8080", annotations["prometheus.io/port"]);
             Assert.Equal("/metrics", annotations["prometheus.io/path"]);
 
             var environment = EnvironmentOf(published, container);
@@ -106,15 +115,64 @@ public sealed class KubernetesPublisherTests
             Assert.Equal(service.Replicas, autoscaler.Spec.MinReplicas);
         }
 
-        Assert.Equal("/models", published.Single<V1Deployment>("inference").Spec.Template.Spec.Containers[0].VolumeMounts.Single(m => m.Name == "models").MountPath);
-        var copier = Assert.Single(published.Single<V1Deployment>("inference").Spec.Template.Spec.InitContainers);
+        var inference = published.Single<V1Deployment>("inference").Spec.Template.Spec;
+        Assert.Equal("/health", inference.Containers[0].StartupProbe.HttpGet.Path);
+        Assert.Equal("/models", inference.Containers[0].VolumeMounts.Single(m => m.Name == "models").MountPath);
+        var copier = Assert.Single(inference.InitContainers);
         Assert.Equal("localhost:5000/mlplatform-models:latest", copier.Image);
+    }
+
+    [Fact]
+    public void Publish_ConfigMaps_ClusterAddressesAndThePublishedModelRepository()
+    {
+        using var published = PublishedManifests.Publish(models.TwoGateways);
+
+        var gateway = published.Single<V1ConfigMap>("gateway-settings").Data;
+        Assert.Equal("http://inference:8080", gateway["services__inference__http__0"]);
+        Assert.Equal("http://preprocessing:8080", gateway["services__preprocessing__http__0"]);
+        Assert.Equal("http://postprocessing:8080", gateway["services__postprocessing__http__0"]);
+        Assert.Equal("http://inference:8080", published.Single<V1ConfigMap>("preprocessing-settings").Data["services__inference__http__0"]);
+        Assert.Equal("http://inference:8080", published.Single<V1ConfigMap>("postprocessing-settings").Data["services__inference__http__0"]);
+        Assert.Equal("/models", published.Single<V1ConfigMap>("inference-settings").Data["Inference__ModelRepository"]);
+        Assert.DoesNotContain(published.OfType<V1ConfigMap>().Where(c => c.Metadata.Name != "inference-settings"), c => c.Data.ContainsKey("Inference__ModelRepository"));
+    }
+
+    [Fact]
+    public void Publish_EveryDocument_NoLocalRunSettingsOrLoopbackAddresses()
+    {
+        using var published = PublishedManifests.Publish(models.TwoGateways);
+
+        foreach (var (file, text) in published.Documents)
+        {
+            Assert.DoesNotContain("OTEL_EXPORTER_OTLP_", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("ASPNETCORE_URLS", text, StringComparison.Ordinal);
+            Assert.False(text.Contains(AppHostSettings.RepositoryRoot.TrimEnd('/'), StringComparison.Ordinal), $"{file} names a path of this machine");
+        }
+
+        // What a local run or Aspire's own publishers set stays out; the cluster's settings are the publisher's own.
+        var keys = published.OfType<V1ConfigMap>().SelectMany(c => c.Data.Keys)
+            .Concat(published.OfType<V1Deployment>().SelectMany(d => d.Spec.Template.Spec.Containers).SelectMany(c => c.Env ?? []).Select(e => e.Name))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(["OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"], keys.Where(k => k.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase)).Order());
+        Assert.Equal(["ASPNETCORE_FORWARDEDHEADERS_ENABLED"], keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)));
+        Assert.DoesNotContain(keys, k => k.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase));
+
+        // The default registry is localhost:5000: only the images may name this machine.
+        var values = published.OfType<V1ConfigMap>().SelectMany(c => c.Data.Values)
+            .Concat(published.OfType<V1Secret>().SelectMany(s => s.StringData?.Values ?? []))
+            .Concat(published.OfType<V1Deployment>().SelectMany(d => d.Spec.Template.Spec.Containers).SelectMany(c => c.Env ?? []).Select(e => e.Value ?? ""));
+        foreach (var value in values)
+        {
+            Assert.DoesNotContain("localhost", value, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("127.0.0.1", value, StringComparison.Ordinal);
+            Assert.DoesNotContain("[::1]", value, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
     public void Publish_Services_SelectThePodsOfTheirDeployment()
     {
-        using var published = PublishedManifests.Publish(PublishedManifests.Describe(("AppHost:Replicas:gateway", "2")));
+        using var published = PublishedManifests.Publish(models.TwoGateways);
 
         foreach (var service in published.OfType<V1Service>())
         {
@@ -141,24 +199,41 @@ public sealed class KubernetesPublisherTests
     public void Publish_HostAndTls_IngressRoutesOnlyToTheGatewayServicePort()
     {
         using var published = PublishedManifests.Publish(
-            PublishedManifests.Describe(),
+            models.Default,
             folder => new PublishOptions { Output = folder, Host = "ml.example.com", TlsSecret = "ml-tls", IngressClass = "traefik" });
 
         var ingress = Assert.Single(published.OfType<V1Ingress>());
         Assert.Equal("traefik", ingress.Spec.IngressClassName);
-        Assert.Equal("ml-tls", Assert.Single(ingress.Spec.Tls).SecretName);
+        var tls = Assert.Single(ingress.Spec.Tls);
+        Assert.Equal("ml-tls", tls.SecretName);
+        Assert.Equal(["ml.example.com"], tls.Hosts);
         var rule = Assert.Single(ingress.Spec.Rules);
         Assert.Equal("ml.example.com", rule.Host);
         var backend = Assert.Single(rule.Http.Paths).Backend.Service;
+        Assert.Equal("gateway", backend.Name);
+        Assert.True(published.Model.Services.Single(s => s.Name == backend.Name).IsGateway);
         var gateway = published.Single<V1Service>(backend.Name);
-        Assert.True(published.Model[backend.Name].IsExternal);
         Assert.Contains(gateway.Spec.Ports, p => p.Port == backend.Port.Number);
+        // Only ingress-nginx reads the body size annotation.
+        Assert.Null(ingress.Metadata.Annotations);
+    }
+
+    [Fact]
+    public void Publish_DefaultIngress_NginxAnyHostNoTls()
+    {
+        using var published = PublishedManifests.Publish(models.Default);
+
+        var ingress = Assert.Single(published.OfType<V1Ingress>());
+        Assert.Equal("nginx", ingress.Spec.IngressClassName);
+        Assert.Null(ingress.Spec.Tls);
+        Assert.Null(Assert.Single(ingress.Spec.Rules).Host);
+        Assert.EndsWith("m", ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"], StringComparison.Ordinal);
     }
 
     [Fact]
     public void Publish_NetworkPolicies_SelectThePodsAndAdmitOnlyTheirCallers()
     {
-        var model = PublishedManifests.Describe(("AppHost:Replicas:gateway", "2"));
+        var model = models.TwoGateways;
         // Without the metrics rule, which Publish_NetworkPolicies_AdmitTheMetricsNamespaceToEveryService covers.
         using var published = PublishedManifests.Publish(model, folder => new PublishOptions { Output = folder, MetricsNamespace = null });
         var podLabels = published.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name, d => d.Spec.Template.Metadata.Labels);
@@ -167,6 +242,7 @@ public sealed class KubernetesPublisherTests
         {
             var selected = podLabels.Where(p => Selects(policy.Spec.PodSelector.MatchLabels, p.Value)).Select(p => p.Key);
             Assert.Equal([policy.Metadata.Name], selected);
+            Assert.Equal(["Ingress"], policy.Spec.PolicyTypes);
             var rule = Assert.Single(policy.Spec.Ingress);
             var callers = rule.FromProperty.Where(p => p.PodSelector is not null)
                 .SelectMany(p => podLabels.Where(l => Selects(p.PodSelector.MatchLabels, l.Value)).Select(l => l.Key))
@@ -180,6 +256,8 @@ public sealed class KubernetesPublisherTests
             Assert.Equal(expected, callers);
         }
 
+        Assert.Equal(["gateway", "postprocessing", "preprocessing"], published.Single<V1NetworkPolicy>("inference").Spec.Ingress[0].FromProperty
+            .SelectMany(p => podLabels.Where(l => Selects(p.PodSelector.MatchLabels, l.Value)).Select(l => l.Key)).Order());
         var gatewayPeer = Assert.Single(Assert.Single(published.Single<V1NetworkPolicy>("gateway").Spec.Ingress).FromProperty);
         Assert.Equal("ingress-nginx", gatewayPeer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
         Assert.Equal(podLabels.Keys.Order(), published.OfType<V1NetworkPolicy>().Select(p => p.Metadata.Name).Order());
@@ -188,7 +266,7 @@ public sealed class KubernetesPublisherTests
     [Fact]
     public void Publish_NetworkPolicies_AdmitTheMetricsNamespaceToEveryService()
     {
-        var model = PublishedManifests.Describe(("AppHost:Replicas:gateway", "2"));
+        var model = models.TwoGateways;
         using var withMetrics = PublishedManifests.Publish(model);
         using var withoutMetrics = PublishedManifests.Publish(model, folder => new PublishOptions { Output = folder, MetricsNamespace = null });
 
@@ -213,92 +291,77 @@ public sealed class KubernetesPublisherTests
         Assert.Equal(
             KubernetesYaml.Serialize(withoutMetrics.Single<V1NetworkPolicy>("redis")),
             KubernetesYaml.Serialize(withMetrics.Single<V1NetworkPolicy>("redis")));
-        Assert.DoesNotContain(withoutMetrics.OfType<V1NetworkPolicy>().SelectMany(p => p.Spec.Ingress).SelectMany(r => r.FromProperty), p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "monitoring");
-        Assert.True(withMetrics.Kustomize().ExitCode == 0);
+        Assert.DoesNotContain(
+            withoutMetrics.OfType<V1NetworkPolicy>().SelectMany(p => p.Spec.Ingress).SelectMany(r => r.FromProperty),
+            p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "monitoring");
     }
 
     [Fact]
-    public void Publish_MetricsNamespaceOption_SelectsThatNamespace()
+    public async Task Publish_MetricsNamespaceOption_SelectsThatNamespace()
     {
-        using var published = PublishedManifests.Publish(
-            PublishedManifests.Describe(),
-            folder => new PublishOptions { Output = folder, MetricsNamespace = "observability" });
+        using var published = PublishedManifests.Publish(models.Default, folder => new PublishOptions { Output = folder, MetricsNamespace = "observability" });
 
         foreach (var policy in published.OfType<V1NetworkPolicy>())
         {
             Assert.Contains(policy.Spec.Ingress, r => r.FromProperty.Any(p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "observability"));
         }
-    }
 
-    [Theory]
-    [InlineData(null, "monitoring")]
-    [InlineData("--metrics-namespace=", null)]
-    [InlineData("--metrics-namespace=none", null)]
-    [InlineData("--metrics-namespace=observability", "observability")]
-    public void Parse_MetricsNamespace_EmptyOrNoneTurnsItOff(string? arg, string? expected)
-    {
-        var (options, _, errors) = PublishOptions.Parse(arg is null ? ["--output", "/tmp/x"] : ["--output", "/tmp/x", arg]);
-
-        Assert.Empty(errors);
-        Assert.Equal(expected, options!.MetricsNamespace);
+        var kustomized = await published.KustomizeAsync();
+        Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
     }
 
     [Fact]
     public void Publish_DefaultModel_HasNoRedis()
     {
-        using var published = PublishedManifests.Publish(PublishedManifests.Describe());
+        using var published = PublishedManifests.Publish(models.Default);
 
+        Assert.Empty(models.Default.Executables);
         Assert.DoesNotContain(published.Objects.OfType<IKubernetesObject<V1ObjectMeta>>(), o => o.Metadata.Name == "redis");
         var secret = published.Single<V1Secret>("gateway-secrets");
         Assert.False(secret.StringData?.ContainsKey("ConnectionStrings__redis") ?? false);
+        Assert.False(published.Single<V1ConfigMap>("gateway-settings").Data.ContainsKey("Gateway__RateLimiting__Policy"));
+        // Gateways that count on their own may not scale out: each would let the whole limit through.
         Assert.Equal(1, published.Single<V2HorizontalPodAutoscaler>("gateway").Spec.MaxReplicas);
     }
 
     [Fact]
     public void Publish_GatewayTwoReplicas_RedisDeploymentServiceAndConnectionSecret()
     {
-        using var published = PublishedManifests.Publish(PublishedManifests.Describe(("AppHost:Replicas:gateway", "2")));
+        using var published = PublishedManifests.Publish(models.TwoGateways);
 
         var redis = published.Single<V1Deployment>("redis");
+        Assert.Equal(1, redis.Spec.Replicas);
         var container = Assert.Single(redis.Spec.Template.Spec.Containers);
         Assert.StartsWith("redis:", container.Image, StringComparison.Ordinal);
         Assert.True(redis.Spec.Template.Spec.SecurityContext.RunAsNonRoot);
+        Assert.True(container.SecurityContext.ReadOnlyRootFilesystem);
         Assert.Equal(6379, Assert.Single(published.Single<V1Service>("redis").Spec.Ports).Port);
         Assert.Equal("redis:6379", published.Single<V1Secret>("gateway-secrets").StringData["ConnectionStrings__redis"]);
         Assert.Equal("redis", published.Single<V1ConfigMap>("gateway-settings").Data["Gateway__RateLimiting__Policy"]);
+        Assert.Equal(6, published.Single<V2HorizontalPodAutoscaler>("gateway").Spec.MaxReplicas);
+        Assert.DoesNotContain(published.OfType<V1Secret>(), s => s.Metadata.Name != "gateway-secrets");
     }
 
     [Fact]
-    public void Describe_RedisPolicyWithOneGateway_GatewayReferencesRedis()
+    public void Read_RedisPolicyWithOneGateway_GatewayConnectsToRedis()
     {
-        var model = PublishedManifests.Describe(("AppHost:Gateway:RateLimitPolicy", "redis"));
+        var gateway = models.RedisPolicy.Services.Single(s => s.IsGateway);
 
-        Assert.Equal("redis", Assert.Single(model["gateway"].Connections).Name);
-        Assert.Empty(PublishedManifests.Describe().Executables);
-    }
-
-    [Theory]
-    [InlineData("--namespace", "My_Namespace", "--namespace")]
-    [InlineData("--registry", "Registry With Space", "--registry")]
-    [InlineData("--tag", "-bad", "--tag")]
-    [InlineData("--tls-secret", "cert", "--tls-secret")]
-    [InlineData("--metrics-namespace", "Monitoring", "--metrics-namespace")]
-    [InlineData("--metrics-namespace", "monitoring.local", "--metrics-namespace")]
-    public void Parse_InvalidValue_ErrorNamesTheOption(string option, string value, string named)
-    {
-        var (_, _, errors) = PublishOptions.Parse(["--output", "/tmp/x", option, value]);
-
-        Assert.Contains(errors, e => e.Contains(named, StringComparison.Ordinal));
+        Assert.Equal("gateway", gateway.Name);
+        Assert.Equal(1, gateway.Replicas);
+        var redis = Assert.Single(gateway.Connections);
+        Assert.Equal(new PublishedExecutable("redis", 6379, "redis:7-alpine"), redis);
+        Assert.Equal([redis], models.RedisPolicy.Executables);
+        Assert.All(models.RedisPolicy.Services.Where(s => !s.IsGateway), s => Assert.Empty(s.Connections));
     }
 
     [Fact]
-    public void Parse_UnknownOptionAndMissingOutput_ListsBoth()
+    public void Read_Services_DependenciesFirstGatewayLast()
     {
-        var (options, _, errors) = PublishOptions.Parse(["--colour", "blue"]);
+        var order = models.Default.Services.Select(s => s.Name).ToList();
 
-        Assert.Null(options);
-        Assert.Contains(errors, e => e.Contains("--colour", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.Contains("--output", StringComparison.Ordinal));
+        Assert.Equal("inference", order[0]);
+        Assert.Equal("gateway", order[^1]);
     }
 
     private static bool Selects(IDictionary<string, string> selector, IDictionary<string, string> labels) =>

@@ -1,9 +1,9 @@
-using System.Diagnostics;
-using MlPlatform.TestSupport;
+using MlPlatform.AppHost.Tests.Support;
 
 namespace MlPlatform.AppHost.Tests.Publishing;
 
-/// <summary>The publish verb as a person runs it: the built AppHost, its exit code, its console, the folder it leaves.</summary>
+/// <summary>The publish-kubernetes step as a person runs it: the built AppHost, its exit code, its console, the folder it leaves.</summary>
+[Collection(ProcessCollection.Name)]
 public sealed class PublishProcessTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"mlplatform-publish-process-{Guid.NewGuid():N}");
@@ -15,18 +15,35 @@ public sealed class PublishProcessTests : IDisposable
     {
         var output = Path.Combine(_root, "k8s");
 
-        var (exitCode, console) = await PublishAsync("--output", output, "--namespace", "ml-prod", "--registry", "ghcr.io/acme", "--tag", "1.2.3", "--host", "ml.example.com", "--tls-secret", "ml-tls", "--AppHost:Replicas:gateway=2");
+        var result = await PublishAsync(output, "--Publish:Registry=ghcr.io/acme", "--Publish:Tag=1.0.0", "--Publish:Host=ml.example.com", "--Publish:TlsSecret=ml-tls");
 
-        Assert.True(exitCode == 0, console);
-        Assert.Contains("kubectl apply -k", console);
-        Assert.Contains("docker build -f", console);
-        Assert.Contains("ghcr.io/acme/mlplatform-inference:1.2.3", console);
-        Assert.Contains("https://ml.example.com/", console);
-        Assert.Contains("Metrics: pods in namespace 'monitoring' may scrape /metrics on port 8080", console);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Wrote", result.Console, StringComparison.Ordinal);
+        Assert.Contains("docker build -f", result.Console, StringComparison.Ordinal);
+        Assert.Contains("ghcr.io/acme/mlplatform-inference:1.0.0", result.Console, StringComparison.Ordinal);
+        Assert.Contains("https://ml.example.com/", result.Console, StringComparison.Ordinal);
+        Assert.Contains("kubectl apply -k", result.Console, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(output, "kustomization.yaml")));
+        Assert.True(File.Exists(Path.Combine(output, "docker", "gateway.Dockerfile")));
+        Assert.Contains("image: ghcr.io/acme/mlplatform-gateway:1.0.0", File.ReadAllText(Path.Combine(output, "gateway-deployment.yaml")), StringComparison.Ordinal);
+        Assert.Contains("secretName: ml-tls", File.ReadAllText(Path.Combine(output, "ingress.yaml")), StringComparison.Ordinal);
+        // No staging folder left beside the output.
+        Assert.Equal(["k8s"], Directory.EnumerateFileSystemEntries(_root).Select(Path.GetFileName));
+        var kustomized = await PublishedManifests.Kustomize(output);
+        Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
+    }
+
+    [Fact]
+    public async Task Publish_TwoGateways_WritesRedis()
+    {
+        var output = Path.Combine(_root, "k8s");
+
+        var result = await PublishAsync(output, "--AppHost:Replicas:gateway=2", "--Publish:Namespace=ml-prod");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
         Assert.True(File.Exists(Path.Combine(output, "redis-deployment.yaml")));
-        Assert.Contains("namespace: ml-prod", File.ReadAllText(Path.Combine(output, "gateway-deployment.yaml")));
-        Assert.Empty(Directory.EnumerateDirectories(_root, ".*"));
+        Assert.Contains("ConnectionStrings__redis: redis:6379", File.ReadAllText(Path.Combine(output, "gateway-secret.yaml")), StringComparison.Ordinal);
+        Assert.Contains("namespace: ml-prod", File.ReadAllText(Path.Combine(output, "gateway-deployment.yaml")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -36,77 +53,58 @@ public sealed class PublishProcessTests : IDisposable
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "notes.txt"), "mine");
 
-        var (exitCode, console) = await PublishAsync("--output", output);
+        var refused = await PublishAsync(output);
 
-        Assert.Equal(2, exitCode);
-        Assert.Contains("--force", console);
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("Publish:Force=true", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("Nothing was written.", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused.Console, StringComparison.Ordinal);
         Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName));
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(output, "notes.txt")));
 
-        var (forcedExitCode, forcedConsole) = await PublishAsync("--output", output, "--force");
+        var forced = await PublishAsync(output, "--Publish:Force=true");
 
-        Assert.True(forcedExitCode == 0, forcedConsole);
+        Assert.True(forced.ExitCode == 0, forced.ToString());
         Assert.True(File.Exists(Path.Combine(output, "kustomization.yaml")));
         Assert.False(File.Exists(Path.Combine(output, "notes.txt")));
     }
 
     [Theory]
-    [InlineData("--metrics-namespace=")]
-    [InlineData("--metrics-namespace", "none")]
-    public async Task Publish_MetricsNamespaceOff_NoPolicyAdmitsAMetricsNamespace(params string[] option)
-    {
-        var output = Path.Combine(_root, "k8s");
-
-        var (exitCode, console) = await PublishAsync(["--output", output, .. option]);
-
-        Assert.True(exitCode == 0, console);
-        Assert.Contains("Metrics: no namespace may scrape /metrics", console);
-        var policies = Directory.EnumerateFiles(output, "*-networkpolicy.yaml").Select(File.ReadAllText).ToList();
-        Assert.NotEmpty(policies);
-        Assert.All(policies, text => Assert.DoesNotContain("monitoring", text));
-        Assert.Contains(policies, text => text.Contains("kubernetes.io/metadata.name: ingress-nginx", StringComparison.Ordinal));
-    }
-
-    [Theory]
-    [InlineData("--namespace", "Bad_Namespace", "--namespace")]
-    [InlineData("--metrics-namespace", "Prometheus_NS", "--metrics-namespace")]
-    [InlineData("--AppHost:Replicas:inference=-1", null, "AppHost:Replicas:inference")]
-    [InlineData("--replicas", "3", "Unknown option '--replicas'")]
-    public async Task Publish_BadInput_ExitsTwoNamingTheProblemAndWritesNothing(string option, string? value, string named)
+    [InlineData("--Publish:Namespace=Bad_NS", "Publish:Namespace")]
+    [InlineData("--Publish:MetricsNamespace=Prometheus_NS", "Publish:MetricsNamespace")]
+    [InlineData("--Publish:Foo=1", "Publish:Foo")]
+    [InlineData("--Publish:Force=yes", "Publish:Force")]
+    public async Task Publish_BadOption_ExitsTwoNamingItAndWritesNothing(string option, string named)
     {
         var output = Path.Combine(_root, "never");
-        string[] args = value is null ? ["--output", output, option] : ["--output", output, option, value];
 
-        var (exitCode, console) = await PublishAsync(args);
+        var result = await PublishAsync(output, option);
 
-        Assert.Equal(2, exitCode);
-        Assert.Contains(named, console);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.StartsWith("error: ", lines[0], StringComparison.Ordinal);
+        Assert.Equal("Nothing was written.", lines[^1]);
+        Assert.Contains(lines, l => l.StartsWith("error: ", StringComparison.Ordinal) && l.Contains(named, StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", result.Console, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
     }
 
-    private static async Task<(int ExitCode, string Console)> PublishAsync(params string[] args)
+    [Fact]
+    public async Task Publish_BadAppHostSetting_ExitsTwoAndWritesNothing()
     {
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryPaths.Root,
-        };
-        startInfo.ArgumentList.Add(RepositoryPaths.ProjectAssembly("AppHost", "MlPlatform.AppHost"));
-        startInfo.ArgumentList.Add("publish");
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
+        var output = Path.Combine(_root, "never");
 
-        using var process = Process.Start(startInfo)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
+        var result = await PublishAsync(output, "--AppHost:Replicas:inference=-1");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("error: AppHost:Replicas:inference", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Console, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
     }
+
+    private static Task<CommandResult> PublishAsync(string output, params string[] options) =>
+        ChildProcess.AppHostAsync(["--operation", "publish", "--step", "publish-kubernetes", "--output-path", output, .. options]);
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

@@ -1,16 +1,14 @@
-using System.Diagnostics;
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Configuration;
-using MlPlatform.AppHost.Model;
 using MlPlatform.AppHost.Publishing;
+using MlPlatform.AppHost.Tests.Support;
 
 namespace MlPlatform.AppHost.Tests.Publishing;
 
 /// <summary>A publish into a temporary folder, with the model it came from and every object read back strictly.</summary>
 internal sealed class PublishedManifests : IDisposable
 {
-    private PublishedManifests(string folder, ApplicationModel model, PublishOptions options)
+    private PublishedManifests(string folder, PublishedApplication model, PublishOptions options)
     {
         Folder = folder;
         Model = model;
@@ -25,20 +23,16 @@ internal sealed class PublishedManifests : IDisposable
 
     public string Folder { get; }
 
-    public ApplicationModel Model { get; }
+    public PublishedApplication Model { get; }
 
     public PublishOptions Options { get; }
 
+    /// <summary>Every Kubernetes object file (not kustomization.yaml) by name, with its text.</summary>
     public Dictionary<string, string> Documents { get; } = new(StringComparer.Ordinal);
 
     public List<object> Objects { get; } = [];
 
-    public static ApplicationModel Describe(params (string Key, string Value)[] settings) =>
-        MlPlatformApplication.Describe(
-            new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build(),
-            ServiceManifests.ModelRepositoryPath);
-
-    public static PublishedManifests Publish(ApplicationModel model, Func<string, PublishOptions>? options = null)
+    public static PublishedManifests Publish(PublishedApplication model, Func<string, PublishOptions>? options = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"mlplatform-publish-{Guid.NewGuid():N}");
         var publishOptions = options?.Invoke(folder) ?? new PublishOptions { Output = folder };
@@ -48,20 +42,14 @@ internal sealed class PublishedManifests : IDisposable
 
     public IEnumerable<T> OfType<T>() => Objects.OfType<T>();
 
-    public T Single<T>(string name) where T : IKubernetesObject<V1ObjectMeta> => OfType<T>().Single(o => o.Metadata.Name == name);
+    public T Single<T>(string name)
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        OfType<T>().Single(o => o.Metadata.Name == name);
 
-    /// <summary>Runs <c>kubectl kustomize</c> on the folder; its exit code and output.</summary>
-    public (int ExitCode, string Output) Kustomize()
-    {
-        var startInfo = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        startInfo.ArgumentList.Add("kustomize");
-        startInfo.ArgumentList.Add(Folder);
-        using var process = Process.Start(startInfo)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result + error);
-    }
+    public Task<CommandResult> KustomizeAsync() => Kustomize(Folder);
+
+    /// <summary>Runs <c>kubectl kustomize</c> on a folder.</summary>
+    public static Task<CommandResult> Kustomize(string folder) => ChildProcess.RunAsync("kubectl", ["kustomize", folder]);
 
     public void Dispose()
     {

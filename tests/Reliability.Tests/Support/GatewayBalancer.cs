@@ -9,12 +9,12 @@ internal sealed record BalancedResponse(HttpResponseMessage Response, int Gatewa
 }
 
 /// <summary>
-/// What stands in front of several gateway replicas in production (an Ingress, a cloud load balancer):
-/// each request goes to the next gateway in turn and, only on a connection failure before any response, once to
-/// another: refused (the gateway is restarting), reset, or closed before a single response byte (the gateway died
-/// with the request in flight; HAProxy's <c>retry-on empty-response</c>, Envoy's <c>reset</c>). Predict is a pure
-/// function, so sending it again is safe. Any response, an error status included, is the client's answer, and so
-/// is a failure on both gateways: the drills count those as failures.
+/// A client of the gateways as a load balancer in front of them retries (an Ingress, a cloud load balancer): only on
+/// a connection failure before any response, once more: refused (the gateway is restarting), reset, or closed before
+/// a single response byte (the gateway died with the request in flight; HAProxy's <c>retry-on empty-response</c>,
+/// Envoy's <c>reset</c>). Given one address (DCP's proxy over every gateway replica), the retry goes through the
+/// proxy again, to a replica that is up. Predict is a pure function, so sending it again is safe. Any response, an
+/// error status included, is the client's answer, and so is a failure of both attempts: the drills count those.
 /// </summary>
 internal sealed class GatewayBalancer : IDisposable
 {
@@ -22,6 +22,11 @@ internal sealed class GatewayBalancer : IDisposable
 
     private readonly HttpClient[] _gateways;
     private int _next = -1;
+
+    public GatewayBalancer(Uri gateway, bool withApiKey = true)
+        : this([gateway], withApiKey)
+    {
+    }
 
     public GatewayBalancer(IEnumerable<Uri> gateways, bool withApiKey = true)
     {
@@ -60,7 +65,7 @@ internal sealed class GatewayBalancer : IDisposable
             using var request = create();
             return new(await _gateways[gateway].SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), gateway, null);
         }
-        catch (HttpRequestException exception) when (_gateways.Length > 1 && IsConnectionFailure(exception))
+        catch (HttpRequestException exception) when (IsConnectionFailure(exception))
         {
             var other = (gateway + 1) % _gateways.Length;
             using var request = create();

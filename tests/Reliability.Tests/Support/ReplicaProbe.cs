@@ -1,5 +1,5 @@
 using System.Globalization;
-using MlPlatform.AppHost.Running;
+using MlPlatform.Platform.Testing;
 
 namespace MlPlatform.Reliability.Tests.Support;
 
@@ -18,11 +18,11 @@ internal static class ReplicaProbe
         _ => throw new ArgumentOutOfRangeException(nameof(service), service, "no such service"),
     };
 
-    public static async Task<bool> IsHealthyAsync(SupervisedProcess replica)
+    public static async Task<bool> IsHealthyAsync(ReplicaSnapshot replica)
     {
         try
         {
-            using var response = await Client.GetAsync(new Uri(replica.Url, "/health"));
+            using var response = await Client.GetAsync(new Uri(replica.Url ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/health"));
             return response.IsSuccessStatusCode;
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
@@ -35,12 +35,12 @@ internal static class ReplicaProbe
     /// Requests this process answered 2xx on <paramref name="route"/> since it started, from its own
     /// <c>/metrics</c> (<c>http_server_request_duration_seconds_count</c>); 0 when it cannot be scraped.
     /// </summary>
-    public static async Task<long> ServedAsync(SupervisedProcess replica, string route)
+    public static async Task<long> ServedAsync(ReplicaSnapshot replica, string route)
     {
         string text;
         try
         {
-            text = await Client.GetStringAsync(new Uri(replica.Url, "/metrics"));
+            text = await Client.GetStringAsync(new Uri(replica.Url ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/metrics"));
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
         {
