@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Apis;
-using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
@@ -20,31 +18,18 @@ if (builder.Environment.IsDevelopment())
     builder.AddTryItPage();
 }
 
-var app = builder.Build();
-
-app.UseDefaultProblemDetails();
-app.UseGatewayPolicies();
-app.MapDefaultEndpoints();
-app.MapApiDocs();
-app.MapPredictApi();
-if (app.Environment.IsDevelopment())
+return await builder.BuildAndRunAsync(app =>
 {
-    // Holds a development API key in plain text: anywhere else, /try is as unknown as any other path.
-    app.MapTryItPage();
-}
+    app.UseDefaultProblemDetails();
+    app.UseGatewayPolicies();
+    app.MapDefaultEndpoints();
+    app.MapApiDocs();
+    app.MapPredictApi();
+    if (app.Environment.IsDevelopment())
+    {
+        // Holds a development API key in plain text: anywhere else, /try is as unknown as any other path.
+        app.MapTryItPage();
+    }
 
-app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline());
-
-try
-{
-    await app.RunAsync();
-}
-catch (OptionsValidationException exception)
-{
-    GatewayLog.ConfigurationInvalid(app.Logger, string.Join(Environment.NewLine, exception.Failures));
-    // Disposing flushes the console logger, so the message is not lost with the process.
-    await app.DisposeAsync();
-    return 1;
-}
-
-return Environment.ExitCode;
+    app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline());
+});

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using MlPlatform.Postprocessing.Apis;
 using MlPlatform.Postprocessing.Extensions;
 
@@ -10,20 +9,9 @@ builder.AddServiceDefaults();
 builder.AddDefaultProblemDetails();
 builder.AddPostprocessingServices();
 
-var app = builder.Build();
-
-app.UseDefaultProblemDetails();
-app.MapDefaultEndpoints();
-app.MapPostprocessApi();
-
-try
+return await builder.BuildAndRunAsync(app =>
 {
-    app.Run();
-}
-catch (OptionsValidationException)
-{
-    // The host has logged every field at fault; a stack trace would only bury them.
-    return 1;
-}
-
-return Environment.ExitCode;
+    app.UseDefaultProblemDetails();
+    app.MapDefaultEndpoints();
+    app.MapPostprocessApi();
+});

@@ -9,21 +9,9 @@ builder.AddServiceDefaults();
 builder.AddDefaultProblemDetails();
 builder.AddPreprocessingServices();
 
-try
+return await builder.BuildAndRunAsync(app =>
 {
-    // Building resolves Kestrel, whose limits come from the validated settings: a bad one throws here, not in Run.
-    var app = builder.Build();
-
     app.UseDefaultProblemDetails();
     app.MapDefaultEndpoints();
     app.MapPreprocessApi();
-
-    app.Run();
-}
-catch (Microsoft.Extensions.Options.OptionsValidationException exception)
-{
-    Console.Error.WriteLine($"Invalid settings: {string.Join("; ", exception.Failures)}");
-    return 1;
-}
-
-return 0;
+});

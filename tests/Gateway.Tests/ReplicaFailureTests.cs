@@ -228,10 +228,60 @@ public sealed class StartupTests
             ["Gateway__RouteMaxRequestBodyBytes__predictions"] = "1024",
         });
 
-        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var errors = await ErrorLinesAfterExitAsync(gateway);
 
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("Gateway:RouteMaxRequestBodyBytes:predictions", gateway.Output, StringComparison.Ordinal);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("error: Gateway:RouteMaxRequestBodyBytes:predictions: ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Gateway__MaxAttempts", "0", "error: Gateway:MaxAttempts: The field MaxAttempts must be between 1 and 10.")]
+    [InlineData("Gateway__MaxAttempts", "three", "error: Gateway:MaxAttempts: ")]
+    public async Task Start_GatewayOptionOutOfRange_ExitsWithOneLineNamingIt(string variable, string value, string expectedStart)
+    {
+        await using var gateway = ServiceProcess.Launch("Gateway", "MlPlatform.Gateway", new Dictionary<string, string?>
+        {
+            ["services__preprocessing__http__0"] = "http://127.0.0.1:1",
+            ["services__inference__http__0"] = "http://127.0.0.1:1",
+            ["services__postprocessing__http__0"] = "http://127.0.0.1:1",
+            [variable] = value,
+        });
+
+        var errors = await ErrorLinesAfterExitAsync(gateway);
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith(expectedStart, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_SeveralProblems_ExitsWithOneLineForEach()
+    {
+        await using var gateway = ServiceProcess.Launch("Gateway", "MlPlatform.Gateway", new Dictionary<string, string?>
+        {
+            ["services__preprocessing__http__0"] = "http://127.0.0.1:1",
+            ["services__inference__http__0"] = "not-an-address",
+            ["Gateway__MaxAttempts"] = "0",
+        });
+
+        var errors = await ErrorLinesAfterExitAsync(gateway);
+
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, line => line.StartsWith("error: services:inference:http:0 is 'not-an-address'", StringComparison.Ordinal));
+        Assert.Contains(errors, line => line.StartsWith("error: services:postprocessing:http:0 is missing", StringComparison.Ordinal));
+        Assert.Contains(errors, line => line.StartsWith("error: Gateway:MaxAttempts: ", StringComparison.Ordinal));
+    }
+
+    /// <summary>Waits for the gateway to exit by itself, which must be with code 1 and no stack trace; returns its error lines.</summary>
+    private static async Task<IReadOnlyList<string>> ErrorLinesAfterExitAsync(ServiceProcess gateway)
+    {
+        var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        // The output stream may still be draining after the exit.
+        await Task.Delay(200);
+        var output = gateway.Output;
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{output}");
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        return output.Split(Environment.NewLine).Where(line => line.StartsWith("error: ", StringComparison.Ordinal)).ToArray();
     }
 
     [Fact]

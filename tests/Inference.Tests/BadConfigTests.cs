@@ -2,7 +2,10 @@ using MlPlatform.TestSupport;
 
 namespace MlPlatform.Inference.Tests;
 
-/// <summary>A repository the server cannot serve stops start-up with a message naming the file and the field.</summary>
+/// <summary>
+/// A repository the server cannot serve, or a bad setting, stops start-up with exit code 1 and one
+/// <c>error: </c> line per problem naming the file and the field or the setting, never a stack trace.
+/// </summary>
 public sealed class BadConfigTests
 {
     public static TheoryData<string, string[]> BadConfigs() => new()
@@ -27,12 +30,14 @@ public sealed class BadConfigTests
         {
             TestModels.AddModel(repository, "m", config, (1, TestModels.AddConstant(1).Input("fixed", OnnxWriter.OnnxElementType.Float, 3).Output("fixed_out", OnnxWriter.OnnxElementType.Float, 3).Node("Identity", ["fixed"], ["fixed_out"])));
 
-            var output = await RunUntilExitAsync(repository);
+            var errors = await RunUntilExitAsync(repository);
 
             foreach (var fragment in expectedFragments)
             {
-                Assert.Contains(fragment, output);
+                Assert.Contains(errors, line => line.Contains(fragment, StringComparison.Ordinal));
             }
+
+            Assert.All(errors, line => Assert.Contains(Path.Combine(repository, "m"), line, StringComparison.Ordinal));
         }
         finally
         {
@@ -51,9 +56,10 @@ public sealed class BadConfigTests
             File.WriteAllText(Path.Combine(repository, "broken", "config.json"), """{"name":"broken"}""");
             File.WriteAllText(Path.Combine(versionDirectory, "model.onnx"), "this is not a model");
 
-            var output = await RunUntilExitAsync(repository);
+            var errors = await RunUntilExitAsync(repository);
 
-            Assert.Contains(Path.Combine("broken", "1", "model.onnx"), output);
+            var error = Assert.Single(errors);
+            Assert.Contains(Path.Combine(repository, "broken", "1", "model.onnx"), error, StringComparison.Ordinal);
         }
         finally
         {
@@ -64,26 +70,42 @@ public sealed class BadConfigTests
     [Fact]
     public async Task Start_RepositoryMissing_ExitsNamingTheSetting()
     {
-        var output = await RunUntilExitAsync("/nonexistent/mlplatform-models");
+        var errors = await RunUntilExitAsync("/nonexistent/mlplatform-models");
 
-        Assert.Contains("Inference:ModelRepository", output);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("error: /nonexistent/mlplatform-models: ", error, StringComparison.Ordinal);
+        Assert.Contains("Inference:ModelRepository", error, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("Inference__RetryAfterSeconds", "0", "RetryAfterSeconds")]
-    [InlineData("Inference__MaxRequestBodyBytes", "12", "MaxRequestBodyBytes")]
-    [InlineData("Inference__ModelRepository", "", "ModelRepository")]
-    public async Task Start_SettingOutOfRange_ExitsWithOneLineNamingIt(string variable, string value, string setting)
+    [InlineData("Inference__RetryAfterSeconds", "0", "error: Inference:RetryAfterSeconds: The field RetryAfterSeconds must be between 1 and 3600.")]
+    [InlineData("Inference__MaxRequestBodyBytes", "12", "error: Inference:MaxRequestBodyBytes: The field MaxRequestBodyBytes must be between 1024 and 2147483647.")]
+    [InlineData("Inference__MaxRequestBodyBytes", "lots", "error: Inference:MaxRequestBodyBytes: ")]
+    [InlineData("Inference__ModelRepository", "", "error: Inference:ModelRepository: ")]
+    public async Task Start_BadSetting_ExitsWithOneLineNamingIt(string variable, string value, string expectedStart)
     {
-        var output = await RunUntilExitAsync(RepositoryPaths.InRoot("models"), new Dictionary<string, string?> { [variable] = value });
+        var errors = await RunUntilExitAsync(RepositoryPaths.InRoot("models"), new Dictionary<string, string?> { [variable] = value });
 
-        Assert.Contains("Invalid settings: ", output);
-        Assert.Contains(setting, output);
-        Assert.DoesNotContain("Unhandled exception", output);
-        Assert.DoesNotContain("   at ", output);
+        var error = Assert.Single(errors);
+        Assert.StartsWith(expectedStart, error, StringComparison.Ordinal);
     }
 
-    private static async Task<string> RunUntilExitAsync(string repository, Dictionary<string, string?>? settings = null)
+    [Fact]
+    public async Task Start_SeveralBadSettings_ExitsWithOneLineForEach()
+    {
+        var errors = await RunUntilExitAsync(RepositoryPaths.InRoot("models"), new Dictionary<string, string?>
+        {
+            ["Inference__RetryAfterSeconds"] = "0",
+            ["Inference__MaxRequestBodyBytes"] = "12",
+        });
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, line => line.StartsWith("error: Inference:RetryAfterSeconds: ", StringComparison.Ordinal));
+        Assert.Contains(errors, line => line.StartsWith("error: Inference:MaxRequestBodyBytes: ", StringComparison.Ordinal));
+    }
+
+    /// <summary>Runs the service until it exits by itself, which must be with code 1 and no stack trace; returns its error lines.</summary>
+    private static async Task<IReadOnlyList<string>> RunUntilExitAsync(string repository, Dictionary<string, string?>? settings = null)
     {
         var environment = new Dictionary<string, string?>(settings ?? []);
         environment.TryAdd("Inference__ModelRepository", repository);
@@ -92,7 +114,12 @@ public sealed class BadConfigTests
         var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
         // The output stream may still be draining after the exit.
         await Task.Delay(200);
-        Assert.NotEqual(0, exitCode);
-        return service.Output;
+        var output = service.Output;
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{output}");
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        var errors = output.Split(Environment.NewLine).Where(line => line.StartsWith("error: ", StringComparison.Ordinal)).ToArray();
+        Assert.True(errors.Length > 0, $"no error line:{Environment.NewLine}{output}");
+        return errors;
     }
 }

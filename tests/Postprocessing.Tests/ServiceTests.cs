@@ -83,8 +83,13 @@ public sealed class StandaloneServiceTests
         });
 
         var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        // The output stream may still be draining after the exit.
+        await Task.Delay(200);
 
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("Postprocessing:MaxRequestBodyBytes must be between 1024 and 1073741824", service.Output);
+        Assert.Equal(1, exitCode);
+        // One line, the setting first, not an unhandled exception's stack trace.
+        var error = Assert.Single(service.Output.Split(Environment.NewLine), line => line.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith("error: Postprocessing:MaxRequestBodyBytes must be between 1024 and 1073741824", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);
     }
 }

@@ -6,9 +6,10 @@ namespace MlPlatform.Preprocessing.Tests;
 public sealed class StartupTests
 {
     [Theory]
-    [InlineData("Preprocessing__MaxImagePixels", "0", "MaxImagePixels")]
-    [InlineData("Preprocessing__MaxRequestBodyBytes", "10", "MaxRequestBodyBytes")]
-    public async Task Start_InvalidSetting_ExitsNamingIt(string variable, string value, string name)
+    [InlineData("Preprocessing__MaxImagePixels", "0", "error: Preprocessing:MaxImagePixels: ")]
+    [InlineData("Preprocessing__MaxRequestBodyBytes", "10", "error: Preprocessing:MaxRequestBodyBytes: ")]
+    [InlineData("Preprocessing__MaxRequestBodyBytes", "ten", "error: Preprocessing:MaxRequestBodyBytes: ")]
+    public async Task Start_InvalidSetting_ExitsNamingIt(string variable, string value, string expectedStart)
     {
         await using var service = ServiceProcess.Launch("Services/Preprocessing", "MlPlatform.Preprocessing", new Dictionary<string, string?>
         {
@@ -20,9 +21,9 @@ public sealed class StartupTests
 
         // The output stream may still be draining after the exit.
         await Task.Delay(200);
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("Invalid settings: ", service.Output, StringComparison.Ordinal);
-        Assert.Contains(name, service.Output, StringComparison.Ordinal);
+        Assert.Equal(1, exitCode);
+        var error = Assert.Single(service.Output.Split(Environment.NewLine), line => line.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith(expectedStart, error, StringComparison.Ordinal);
         // One line, not an unhandled exception's stack trace.
         Assert.DoesNotContain("Unhandled exception", service.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", service.Output, StringComparison.Ordinal);

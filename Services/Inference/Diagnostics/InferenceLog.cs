@@ -2,8 +2,8 @@ namespace MlPlatform.Inference.Diagnostics;
 
 internal static partial class InferenceLog
 {
-    [LoggerMessage(1, LogLevel.Critical, "{Problems}")]
-    public static partial void RepositoryInvalid(ILogger logger, string problems);
+    [LoggerMessage(1, LogLevel.Critical, "Loading the model repository failed")]
+    public static partial void RepositoryLoadFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(2, LogLevel.Information, "Model repository {Path}: {Count} models found")]
     public static partial void RepositoryScanned(ILogger logger, string path, int count);

@@ -14,6 +14,7 @@ public static class Extensions
             .BindConfiguration(InferenceOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<InferenceOptions>, ValidateInferenceOptions>();
 
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
             .Configure<IOptions<InferenceOptions>>((kestrel, inference) =>

@@ -5,9 +5,8 @@ using MlPlatform.Inference.Extensions;
 namespace MlPlatform.Inference.Repository;
 
 /// <summary>
-/// Validates the repository before the server listens, so a bad config stops start-up with a
-/// message naming the file and the field; then loads and warms up the models in the background,
-/// so liveness answers while a large model loads and readiness waits for it.
+/// Reads the repository's configs, validated with the settings before the server listens; then loads and
+/// warms up the models in the background, so liveness answers while a large model loads and readiness waits for it.
 /// </summary>
 internal sealed class ModelRepositoryLoader(
     ModelRepository repository,
@@ -26,8 +25,9 @@ internal sealed class ModelRepositoryLoader(
         }
         catch (ModelRepositoryException exception)
         {
-            InferenceLog.RepositoryInvalid(logger, exception.Message);
-            throw;
+            // Valid when the settings were checked a moment ago, so changed since; reported the same way.
+            lifetime.StopWithStartupErrors(exception.Problems);
+            return Task.CompletedTask;
         }
 
         InferenceLog.RepositoryScanned(logger, path, _definitions.Count);
@@ -36,6 +36,8 @@ internal sealed class ModelRepositoryLoader(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
     {
+        // A model that cannot load would leave the replica forever unready; stop it so the
+        // orchestrator shows the failure instead of a silent hang.
         try
         {
             repository.Load(_definitions);
@@ -44,12 +46,15 @@ internal sealed class ModelRepositoryLoader(
                 InferenceLog.ModelReady(logger, entry.Definition.Name, string.Join(", ", entry.VersionTexts));
             }
         }
+        catch (ModelRepositoryException exception)
+        {
+            lifetime.StopWithStartupErrors(exception.Problems);
+        }
         catch (Exception exception)
         {
-            // A model that cannot load would leave the replica forever unready; stop it so the
-            // orchestrator shows the failure instead of a silent hang.
-            InferenceLog.RepositoryInvalid(logger, exception is ModelRepositoryException ? exception.Message : exception.ToString());
-            Environment.ExitCode = 1;
+            // Not a problem of the repository's that we know of: the stack trace is what someone needs.
+            InferenceLog.RepositoryLoadFailed(logger, exception);
+            Environment.ExitCode = StartupErrors.FailureExitCode;
             lifetime.StopApplication();
         }
     }, stoppingToken);

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Options;
+using MlPlatform.Inference.Repository;
+
+namespace MlPlatform.Inference.Extensions;
+
+/// <summary>
+/// The model repository is part of the settings: it is checked with them, before the server starts, every
+/// problem named by the file and the field, so a repository that cannot be served stops start-up the way a
+/// bad setting does. Only the configs are read here; the models are loaded, and may still fail, afterwards.
+/// </summary>
+internal sealed class ValidateInferenceOptions : IValidateOptions<InferenceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+    {
+        if (string.IsNullOrEmpty(options.ModelRepository))
+        {
+            // Reported by its data annotation.
+            return ValidateOptionsResult.Skip;
+        }
+
+        try
+        {
+            ModelRepositoryScanner.Scan(Path.GetFullPath(options.ModelRepository));
+            return ValidateOptionsResult.Success;
+        }
+        catch (ModelRepositoryException exception)
+        {
+            return ValidateOptionsResult.Fail(exception.Problems);
+        }
+    }
+}
