@@ -81,7 +81,7 @@ public sealed class BadConfigTests
     [InlineData("Inference__RetryAfterSeconds", "0", "error: Inference:RetryAfterSeconds: The field RetryAfterSeconds must be between 1 and 3600.")]
     [InlineData("Inference__MaxRequestBodyBytes", "12", "error: Inference:MaxRequestBodyBytes: The field MaxRequestBodyBytes must be between 1024 and 2147483647.")]
     [InlineData("Inference__MaxRequestBodyBytes", "lots", "error: Inference:MaxRequestBodyBytes: ")]
-    [InlineData("Inference__ModelRepository", "", "error: Inference:ModelRepository: ")]
+    [InlineData("Inference__ModelRepository", "", "error: Inference:ModelRepository is empty")]
     public async Task Start_BadSetting_ExitsWithOneLineNamingIt(string variable, string value, string expectedStart)
     {
         var errors = await RunUntilExitAsync(RepositoryPaths.InRoot("models"), new Dictionary<string, string?> { [variable] = value });

@@ -42,9 +42,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         string assemblyName,
         IReadOnlyDictionary<string, string?>? environment = null,
         string readyPath = "/health",
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        string? workingDirectory = null)
     {
-        var service = Launch(projectDirectory, assemblyName, environment);
+        var service = Launch(projectDirectory, assemblyName, environment, workingDirectory);
         try
         {
             await service.WaitUntilReadyAsync(readyPath, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
@@ -58,14 +59,16 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a service without waiting for it, for tests of start-up failures.</summary>
-    public static ServiceProcess Launch(string projectDirectory, string assemblyName, IReadOnlyDictionary<string, string?>? environment = null)
+    /// <param name="workingDirectory">The process's working directory; the repository root unless given.</param>
+    public static ServiceProcess Launch(
+        string projectDirectory, string assemblyName, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = RepositoryPaths.Root,
+            WorkingDirectory = workingDirectory ?? RepositoryPaths.Root,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };

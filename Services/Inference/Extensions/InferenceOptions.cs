@@ -7,9 +7,12 @@ public sealed class InferenceOptions
 {
     public const string SectionName = "Inference";
 
-    /// <summary>The model repository folder; a relative path is taken from the working directory.</summary>
-    [Required(AllowEmptyStrings = false)]
-    public string ModelRepository { get; set; } = "models";
+    /// <summary>
+    /// The model repository folder, used as given; a relative path is taken from the working directory. Unset, it
+    /// is <c>models</c> in the working directory, or, where there is none, the <c>models</c> folder of the source
+    /// tree the service was built from (<see cref="Repository.ModelRepositoryLocation"/>).
+    /// </summary>
+    public string? ModelRepository { get; set; }
 
     /// <summary>The largest request body accepted; larger ones get 413.</summary>
     [Range(1024, 2L * 1024 * 1024 * 1024 - 1)]

@@ -12,15 +12,16 @@ internal sealed class ValidateInferenceOptions : IValidateOptions<InferenceOptio
 {
     public ValidateOptionsResult Validate(string? name, InferenceOptions options)
     {
-        if (string.IsNullOrEmpty(options.ModelRepository))
+        if (options.ModelRepository is { } configured && string.IsNullOrWhiteSpace(configured))
         {
-            // Reported by its data annotation.
-            return ValidateOptionsResult.Skip;
+            return ValidateOptionsResult.Fail(
+                $"{InferenceOptions.SectionName}:{nameof(InferenceOptions.ModelRepository)} is empty; set it to the folder that holds your models, " +
+                $"or leave it unset to serve {ModelRepositoryLocation.DefaultFolderName}/ in the working directory.");
         }
 
         try
         {
-            ModelRepositoryScanner.Scan(Path.GetFullPath(options.ModelRepository));
+            ModelRepositoryScanner.Scan(ModelRepositoryLocation.Resolve(options.ModelRepository));
             return ValidateOptionsResult.Success;
         }
         catch (ModelRepositoryException exception)

@@ -18,7 +18,7 @@ internal sealed class ModelRepositoryLoader(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var path = Path.GetFullPath(options.Value.ModelRepository);
+        var path = ModelRepositoryLocation.Resolve(options.Value.ModelRepository);
         try
         {
             _definitions = ModelRepositoryScanner.Scan(path);
