@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -47,6 +48,20 @@ public static class Extensions
     public static IReadOnlyList<string> FixedAttributeMeters { get; } =
         ["System.Runtime", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.MemoryPool"];
 
+    /// <summary>
+    /// Log levels of the categories that write a line or more for every call one service makes to another: the
+    /// HttpClient factory's four per request ("Start processing HTTP request", "Sending HTTP request", ...) and
+    /// Polly's "Execution attempt". They buried everything else in a development console; at Warning, retries
+    /// and failures still show. Given as configuration of the lowest precedence, under appsettings.json, rather
+    /// than with <c>AddFilter</c>: a filter added in code outranks a configuration rule for the same category,
+    /// so <c>Logging:LogLevel:System.Net.Http.HttpClient=Information</c> could not turn them back on.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> QuietLogCategories { get; } = new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+        ["Logging:LogLevel:Polly"] = "Warning",
+    };
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         // What the full host builder sets up for logs and the slim one leaves out: the trace context on every
@@ -59,6 +74,8 @@ public static class Extensions
         // logger lets its obsolete options (Logging:Console:IncludeScopes) override the formatter's, so one
         // setting, Logging:Console:FormatterOptions, would not mean the same in every service.
         builder.Logging.AddSimpleConsole();
+        // First, so every other source (appsettings.json, environment, command line) overrides it.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLogCategories });
 
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
