@@ -23,10 +23,12 @@ section=$(mktemp)
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, .NET $(dotnet --version) SDK, Release build."
   echo
-  echo "Each drill kills one replica's process tree with SIGKILL under a steady load of 8 predicting clients"
-  echo "(tests/Reliability.Tests/ReplicaKillDrills.cs). Running again: the AppHost saw the exit, started a"
-  echo "new process (at once, as the replica had been healthy) and it answers /health. Full capacity: every"
-  echo "replica of the service healthy and the new process serving requests again. Target: full capacity within 5 s."
+  echo "Each drill kills one replica's service process with SIGKILL under a steady load of 8 predicting clients"
+  echo "(tests/Reliability.Tests/ReplicaKillDrills.cs), the application started from the AppHost through DCP."
+  echo "Running again: DCP reported the replica Finished, the AppHost started it again through Aspire's start"
+  echo "command (at once, as it had been healthy: DCP itself restarts nothing) and its health check passes."
+  echo "Full capacity: every replica of the service healthy and the new process serving requests again, behind"
+  echo "the service's DCP proxy. Target: full capacity within 5 s."
   echo
   echo "| drill | running again | full capacity | requests during the drill | failed |"
   echo "| --- | ---: | ---: | ---: | ---: |"
