@@ -47,6 +47,7 @@ var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchP
     .WaitFor(postprocessing)
     .WithComputeResources(ComputeResources.SmallService)
     .WithHealthProbes()
+    .WithLocalConnectionLifetime(TimeSpan.FromSeconds(2))
     .WithTryItPage(settings.DevelopmentApiKey, settings.DashboardUrl);
 
 // Gateways that count requests each on their own would let N times the limit through: several share their counts in Redis.

@@ -55,6 +55,15 @@ public static class GatewayResourceExtensions
             });
     }
 
+    /// <summary>
+    /// In a local run, the gateway opens new connections to a service's DCP proxy this often: the proxy balances
+    /// connections, so a replica started again after a crash gets work only on connections opened after it.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithLocalConnectionLifetime(this IResourceBuilder<ProjectResource> gateway, TimeSpan lifetime) =>
+        gateway.ApplicationBuilder.ExecutionContext.IsRunMode
+            ? gateway.WithEnvironment("Gateway__ConnectionLifetime", lifetime.ToString("c", System.Globalization.CultureInfo.InvariantCulture))
+            : gateway;
+
     private static async Task<ExecuteCommandResult> SendTestPredictionAsync(ProjectResource gateway, string? apiKey, CancellationToken cancellationToken)
     {
         var endpoint = gateway.GetEndpoint("http");

@@ -2,9 +2,6 @@ namespace MlPlatform.Gateway.Diagnostics;
 
 internal static partial class GatewayLog
 {
-    [LoggerMessage(1, LogLevel.Critical, "The gateway cannot start: {Problems}")]
-    public static partial void ConfigurationInvalid(ILogger logger, string problems);
-
     [LoggerMessage(2, LogLevel.Information, "Refused {Path} on route {Route}: it would reach a service's infrastructure endpoint")]
     public static partial void InfrastructurePathRefused(ILogger logger, string route, string path);
 

@@ -49,8 +49,8 @@ public static class Extensions
             .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
             {
                 ConnectTimeout = provider.GetRequiredService<IOptions<GatewayOptions>>().Value.ConnectTimeout,
-                // Replicas come and go behind one address in Kubernetes; fresh connections find the new ones.
-                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                // Replicas come and go behind one address; fresh connections find the new ones.
+                PooledConnectionLifetime = provider.GetRequiredService<IOptions<GatewayOptions>>().Value.ConnectionLifetime,
                 AllowAutoRedirect = false,
                 UseProxy = false,
                 UseCookies = false,

@@ -32,6 +32,15 @@ public sealed class GatewayOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long a connection to a service address is reused before a new one is opened. A Kubernetes Service and
+    /// DCP's proxy balance connections, not requests: a replica that comes back (or is added) only gets work on
+    /// connections opened after it, so this bounds how long the others carry its share. The AppHost sets it to a
+    /// few seconds for local runs, where a restarted replica should be back at full share within seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan ConnectionLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// Attempts for one hop or one proxied request, the first included: each to a replica not tried yet
     /// while one is left, then to those already tried (with one Service address, that address again).
     /// </summary>

@@ -4,7 +4,10 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace MlPlatform.Gateway.Proxy;
 
-/// <summary>YARP's clients with the gateway's connect timeout, so a proxied request gives up on a dead replica as soon as a predict hop does.</summary>
+/// <summary>
+/// YARP's clients with the gateway's connect timeout, so a proxied request gives up on a dead replica as soon as a
+/// predict hop does, and its connection lifetime, so a replica back behind a service address gets its share.
+/// </summary>
 internal sealed class GatewayForwarderHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger, IOptions<GatewayOptions> options)
     : ForwarderHttpClientFactory(logger)
 {
@@ -12,5 +15,6 @@ internal sealed class GatewayForwarderHttpClientFactory(ILogger<ForwarderHttpCli
     {
         base.ConfigureHandler(context, handler);
         handler.ConnectTimeout = options.Value.ConnectTimeout;
+        handler.PooledConnectionLifetime = options.Value.ConnectionLifetime;
     }
 }

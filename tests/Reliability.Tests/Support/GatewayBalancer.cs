@@ -32,7 +32,14 @@ internal sealed class GatewayBalancer : IDisposable
     {
         _gateways = gateways.Select(address =>
         {
-            var client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), UseCookies = false, AllowAutoRedirect = false })
+            var client = new HttpClient(new SocketsHttpHandler
+            {
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+                // DCP's proxy balances connections: a gateway started again gets clients only on new ones, as behind a cloud load balancer.
+                PooledConnectionLifetime = TimeSpan.FromSeconds(1),
+                UseCookies = false,
+                AllowAutoRedirect = false,
+            })
             {
                 BaseAddress = address,
                 // Far past any recovery: a request that hangs this long is a failure worth seeing, not a timing flake.
