@@ -19,7 +19,8 @@ internal static class IdleMemory
 
     public static async Task RunAsync(BenchSettings settings)
     {
-        await using var appHost = await AppHostProcess.StartAsync(TimeSpan.FromMinutes(3), [.. BenchApplication.QuietLogging().Select(pair => $"--{pair.Key.Replace("__", ":", StringComparison.Ordinal)}={pair.Value}")]);
+        // The AppHost's own logging stays as it is: it says when the application has started.
+        await using var appHost = await AppHostProcess.StartAsync(TimeSpan.FromMinutes(3));
         await WaitUntilServicesRunAsync();
 
         await using var reference = await ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", new Dictionary<string, string?> { [EmptyWebApp.RoleVariable] = EmptyWebApp.Role });
