@@ -4,13 +4,13 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using MlPlatform.Contracts.Buffers;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
-using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Apis;
 

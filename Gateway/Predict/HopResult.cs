@@ -1,5 +1,5 @@
+using MlPlatform.Contracts.Buffers;
 using MlPlatform.Gateway.Http;
-using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Predict;
 

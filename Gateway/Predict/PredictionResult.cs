@@ -1,7 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http.Metadata;
+using MlPlatform.Contracts.Buffers;
 using MlPlatform.Gateway.Http;
-using MlPlatform.Contracts;
 
 namespace MlPlatform.Gateway.Predict;
 

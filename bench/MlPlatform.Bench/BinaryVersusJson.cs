@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.OnnxWriter;
 using MlPlatform.TestSupport;
 

@@ -1,4 +1,6 @@
 using System.Text;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using Xunit.Abstractions;
 using static MlPlatform.Contracts.Tests.TestData;
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using static MlPlatform.Contracts.Tests.TestData;
 
 namespace MlPlatform.Contracts.Tests;

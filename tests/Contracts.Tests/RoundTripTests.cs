@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using static MlPlatform.Contracts.Tests.TestData;
 
 namespace MlPlatform.Contracts.Tests;

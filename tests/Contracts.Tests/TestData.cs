@@ -4,6 +4,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Contracts.Tests;
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using static MlPlatform.Contracts.Tests.TestData;
 
 namespace MlPlatform.Contracts.Tests;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Gateway.Tests;
 

@@ -9,7 +9,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Gateway.Tests;
 

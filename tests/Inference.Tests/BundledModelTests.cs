@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Inference.Tests;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Inference.Tests;
 

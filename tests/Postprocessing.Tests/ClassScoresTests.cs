@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Postprocessing.Extensions;
 using MlPlatform.Postprocessing.Processing;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Postprocessing.Config;
 
 namespace MlPlatform.Postprocessing.Tests;
 

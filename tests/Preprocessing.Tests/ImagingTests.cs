@@ -1,5 +1,6 @@
-using MlPlatform.TestSupport;
+using MlPlatform.Preprocessing.Config;
 using MlPlatform.Preprocessing.Imaging;
+using MlPlatform.TestSupport;
 using SkiaSharp;
 
 namespace MlPlatform.Preprocessing.Tests;
@@ -108,7 +109,7 @@ public sealed class ImagingTests
         var image = FloatImage.Filled(100_000, 2, 1, 0);
         image.Pixels[49_999] = image.Pixels[50_000] = image.Pixels[149_999] = image.Pixels[150_000] = 255;
 
-        using var covered = ImageSteps.Resize(image, 8, 8, Contracts.ResizeStep.Cover, 0);
+        using var covered = ImageSteps.Resize(image, 8, 8, ResizeStep.Cover, 0);
 
         Assert.Equal((8, 8), (covered.Width, covered.Height));
         Assert.All(covered.Pixels.ToArray(), level => Assert.Equal(255, level, 3));
@@ -117,7 +118,7 @@ public sealed class ImagingTests
     [Fact]
     public void Resize_ContainOfATallImage_PadsLeftAndRight()
     {
-        using var contained = ImageSteps.Resize(FloatImage.Filled(10, 40, 1, 100), 8, 8, Contracts.ResizeStep.Contain, 7);
+        using var contained = ImageSteps.Resize(FloatImage.Filled(10, 40, 1, 100), 8, 8, ResizeStep.Contain, 7);
 
         Assert.Equal(7, contained.Pixels[(4 * 8) + 0]);
         Assert.Equal(100, contained.Pixels[(4 * 8) + 3], 3);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Preprocessing.Config;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Preprocessing.Tests;

@@ -3,7 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Preprocessing.Tests;
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Execution;
 using MlPlatform.Inference.Extensions;
@@ -74,7 +76,7 @@ public static class InferenceProtocolApi
     {
         var lookup = repository.Find(model, version);
         return lookup.Model is { } served
-            ? TypedResults.Json(served.Config, ContractsJsonContext.Default.ModelConfig)
+            ? TypedResults.Json(served.Config, ProtocolJsonContext.Default.ModelConfig)
             : NotFoundOrLoading(lookup, repository);
     }
 
@@ -199,7 +201,7 @@ public static class InferenceProtocolApi
             : Error(StatusCodes.Status503ServiceUnavailable, "models are still loading; retry when /v2/health/ready answers 200");
 
     internal static JsonHttpResult<InferenceErrorResponse> Error(int status, string message) =>
-        TypedResults.Json(new InferenceErrorResponse(message), ContractsJsonContext.Default.InferenceErrorResponse, statusCode: status);
+        TypedResults.Json(new InferenceErrorResponse(message), ProtocolJsonContext.Default.InferenceErrorResponse, statusCode: status);
 }
 
 /// <summary>The log category of the protocol endpoints.</summary>

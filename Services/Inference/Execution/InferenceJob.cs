@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;

@@ -1,4 +1,4 @@
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;

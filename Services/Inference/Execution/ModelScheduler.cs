@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Repository;
 

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;

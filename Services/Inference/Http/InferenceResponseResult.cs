@@ -1,5 +1,7 @@
 using System.Globalization;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Codec;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Inference.Http;
 

@@ -1,4 +1,4 @@
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Inference.Repository;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Inference.Repository;
 
@@ -17,7 +17,7 @@ internal static partial class ModelRepositoryScanner
 
     private static readonly string[] GraphOptimizationLevels = ["disabled", "basic", "extended", "all"];
 
-    private static readonly JsonSerializerOptions StrictConfigOptions = new(ContractsJsonContext.Default.Options)
+    private static readonly JsonSerializerOptions StrictConfigOptions = new(ProtocolJsonContext.Default.Options)
     {
         // A misspelt field would otherwise be ignored silently and its default served.
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,

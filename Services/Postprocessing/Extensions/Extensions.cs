@@ -1,4 +1,4 @@
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Postprocessing.Diagnostics;
 using MlPlatform.Postprocessing.Processing;
 

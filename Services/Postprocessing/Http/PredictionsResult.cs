@@ -1,4 +1,5 @@
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Postprocessing.Http;
 

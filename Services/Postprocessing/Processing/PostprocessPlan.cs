@@ -2,7 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
+using MlPlatform.Postprocessing.Config;
 using MlPlatform.Postprocessing.Diagnostics;
 
 namespace MlPlatform.Postprocessing.Processing;

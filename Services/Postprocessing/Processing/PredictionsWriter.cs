@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Postprocessing.Processing;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Preprocessing.Diagnostics;
 using MlPlatform.Preprocessing.Imaging;
 

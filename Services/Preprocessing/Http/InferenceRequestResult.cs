@@ -1,5 +1,6 @@
 using System.Globalization;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Preprocessing.Http;
 

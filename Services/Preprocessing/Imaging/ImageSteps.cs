@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using MlPlatform.Preprocessing.Config;
 
 namespace MlPlatform.Preprocessing.Imaging;
 
@@ -307,7 +308,7 @@ internal static class ImageSteps
     {
         switch (mode)
         {
-            case Contracts.ResizeStep.Cover:
+            case ResizeStep.Cover:
             {
                 // Crops the source to the frame's aspect ratio first, so a very long image never scales up whole.
                 var (cropWidth, cropHeight) = (long)image.Width * height > (long)image.Height * width
@@ -317,7 +318,7 @@ internal static class ImageSteps
                 return Replace(image, Resampler.Resize(cropped, width, height));
             }
 
-            case Contracts.ResizeStep.Contain:
+            case ResizeStep.Contain:
             {
                 var scale = Math.Min((double)width / image.Width, (double)height / image.Height);
                 var scaledWidth = Math.Clamp((int)Math.Round(image.Width * scale), 1, width);

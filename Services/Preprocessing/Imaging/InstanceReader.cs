@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
+using MlPlatform.Preprocessing.Config;
 
 namespace MlPlatform.Preprocessing.Imaging;
 

@@ -1,4 +1,4 @@
-using MlPlatform.Contracts;
+using MlPlatform.Preprocessing.Config;
 
 namespace MlPlatform.Preprocessing.Imaging;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using MlPlatform.Contracts;
+using MlPlatform.Contracts.Protocol;
+using MlPlatform.Preprocessing.Config;
 using MlPlatform.Preprocessing.Diagnostics;
 
 namespace MlPlatform.Preprocessing.Imaging;

@@ -3,8 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using MlPlatform.Contracts.Protocol;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Preprocessing.Config;
 
 /// <summary>
 /// The <c>preprocess</c> section of a model's <c>config.json</c>: how the preprocessing service turns

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>An inference response of the Open Inference Protocol.</summary>
 public sealed class InferenceResponse : IDisposable

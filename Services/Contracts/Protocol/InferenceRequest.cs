@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>An inference request of the Open Inference Protocol.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>
 /// A model's <c>config.json</c> in the model repository, and what <c>GET /v2/models/{name}/config</c>

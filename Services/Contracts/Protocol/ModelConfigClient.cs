@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>
 /// Reads a model's config from the inference service (<c>GET /v2/models/{name}/versions/{v}/config</c>)
@@ -34,7 +34,7 @@ public sealed class ModelConfigClient(HttpClient httpClient, TimeProvider timePr
         var config = await ReadAsync(
             $"/v2/models/{Uri.EscapeDataString(model)}/versions/{Uri.EscapeDataString(version)}/config",
             model,
-            ContractsJsonContext.Default.ModelConfig,
+            ProtocolJsonContext.Default.ModelConfig,
             cancellationToken).ConfigureAwait(false);
         _configs[(model, version)] = config;
         return config;
@@ -48,7 +48,7 @@ public sealed class ModelConfigClient(HttpClient httpClient, TimeProvider timePr
         }
 
         var metadata = await ReadAsync(
-            $"/v2/models/{Uri.EscapeDataString(model)}", model, ContractsJsonContext.Default.ModelMetadataResponse, cancellationToken).ConfigureAwait(false);
+            $"/v2/models/{Uri.EscapeDataString(model)}", model, ProtocolJsonContext.Default.ModelMetadataResponse, cancellationToken).ConfigureAwait(false);
         if (metadata.Versions is not { Count: > 0 })
         {
             throw new ModelConfigException(HttpStatusCode.BadGateway, $"the inference service lists no version of model '{model}'");

@@ -1,4 +1,4 @@
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>The tensor datatypes of the Open Inference Protocol (V2).</summary>
 public enum TensorDataType : byte

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>
 /// One input or output tensor in raw form: its elements row-major and little-endian, exactly the

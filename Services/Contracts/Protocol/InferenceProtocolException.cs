@@ -1,4 +1,4 @@
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>
 /// A body that does not follow the protocol. The message is written for the client that sent it:

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary>Source-generated JSON for every protocol type that is not a tensor body.</summary>
 [JsonSourceGenerationOptions(
@@ -12,4 +12,4 @@ namespace MlPlatform.Contracts;
 [JsonSerializable(typeof(InferenceErrorResponse))]
 [JsonSerializable(typeof(ModelIndexEntry[]))]
 [JsonSerializable(typeof(ModelConfig))]
-public sealed partial class ContractsJsonContext : JsonSerializerContext;
+public sealed partial class ProtocolJsonContext : JsonSerializerContext;

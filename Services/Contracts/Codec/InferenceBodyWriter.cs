@@ -2,8 +2,9 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Unicode;
+using MlPlatform.Contracts.Protocol;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Codec;
 
 /// <summary>
 /// Writes request and response bodies: the JSON part with a <see cref="Utf8JsonWriter"/>, then the

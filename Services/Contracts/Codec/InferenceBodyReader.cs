@@ -3,8 +3,10 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Protocol;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Codec;
 
 /// <summary>
 /// Reads one request or response body in a single pass of a <see cref="Utf8JsonReader"/>: tensor

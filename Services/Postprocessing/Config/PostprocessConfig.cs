@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Postprocessing.Config;
 
 /// <summary>
 /// The <c>postprocess</c> section of a model's <c>config.json</c>: which output holds the class

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Buffers;
 
 /// <summary>
 /// The pooled arrays that JSON tensors of one request or response were parsed into; disposing

@@ -1,4 +1,4 @@
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 public static class TensorShape
 {

@@ -1,6 +1,7 @@
 using System.Buffers;
+using MlPlatform.Contracts.Protocol;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Codec;
 
 /// <summary>
 /// Reads and writes Open Inference Protocol bodies: plain JSON, and JSON followed by binary tensors

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Buffers;
 
 /// <summary>
 /// A request body read whole into a pooled array, up to a limit. Binary tensors read from it point

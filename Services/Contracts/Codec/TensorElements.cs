@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Codec;
 
 /// <summary>What became of one JSON element; the caller turns a failure into a message with context.</summary>
 internal enum ElementStatus : byte

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Buffers;
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over arrays from <see cref="ArrayPool{T}.Shared"/>, for bodies written once and sent.</summary>
 public sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWriter<byte>, IDisposable

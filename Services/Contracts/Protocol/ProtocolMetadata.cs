@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MlPlatform.Contracts;
+namespace MlPlatform.Contracts.Protocol;
 
 /// <summary><c>GET /v2</c>.</summary>
 public sealed record ServerMetadataResponse(
