@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using MlPlatform.Contracts.Buffers;
+using MlPlatform.Contracts.Predictions;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
@@ -36,6 +38,8 @@ public static class PredictApi
                 "each on a healthy replica, another replica when one fails. A service that rejects the request passes its status " +
                 "on, with problem details naming it in `hop`.")
             .AddOpenApiOperationTransformer(DescribeRequestBodyAsync)
+            // Postprocessing's answer goes to the client as it came, unparsed: the document learns its shape here.
+            .Produces<PredictResponse>(StatusCodes.Status200OK, ProtocolParameters.JsonContentType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -47,7 +51,7 @@ public static class PredictApi
         return api;
     }
 
-    internal static async Task<Results<PredictionResult, ProblemHttpResult>> PredictAsync(
+    internal static async Task<Results<PooledBodyResult, ProblemHttpResult>> PredictAsync(
         string model,
         HttpContext context,
         PredictPipeline pipeline,
@@ -69,7 +73,7 @@ public static class PredictApi
         return result;
     }
 
-    private static async Task<(string Outcome, Results<PredictionResult, ProblemHttpResult> Result)> PredictCoreAsync(
+    private static async Task<(string Outcome, Results<PooledBodyResult, ProblemHttpResult> Result)> PredictCoreAsync(
         string model, HttpContext context, PredictPipeline pipeline, GatewayOptions options)
     {
         var request = context.Request;
@@ -115,7 +119,7 @@ public static class PredictApi
         {
             if (result.Succeeded)
             {
-                return ("success", new PredictionResult(result.TakeBody()));
+                return ("success", PooledBodyResult.Json(result.TakeBody()));
             }
 
             if (result is { Outcome: HopOutcome.Overloaded })

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using MlPlatform.Contracts.Predictions;
 using MlPlatform.Gateway.Policies;
 
 namespace MlPlatform.Gateway.TryIt;
@@ -55,7 +56,11 @@ public static class TryItPage
         var html = Template.Value
             .Replace("{{KeyName}}", encoder.Encode(keyAuth.Value.EffectiveKeyNames[0]), StringComparison.Ordinal)
             .Replace("{{ApiKey}}", encoder.Encode(settings.ApiKey), StringComparison.Ordinal)
-            .Replace("{{DashboardUrl}}", encoder.Encode(settings.DashboardBase ?? ""), StringComparison.Ordinal);
+            .Replace("{{DashboardUrl}}", encoder.Encode(settings.DashboardBase ?? ""), StringComparison.Ordinal)
+            .Replace("{{FieldPredictions}}", PredictFields.Predictions, StringComparison.Ordinal)
+            .Replace("{{FieldLabel}}", PredictFields.Label, StringComparison.Ordinal)
+            .Replace("{{FieldScore}}", PredictFields.Score, StringComparison.Ordinal)
+            .Replace("{{FieldTopK}}", PredictFields.TopK, StringComparison.Ordinal);
 
         // The page holds a key: never kept by a cache.
         response.Headers.CacheControl = "no-store";

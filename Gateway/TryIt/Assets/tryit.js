@@ -6,6 +6,13 @@ const model = root.dataset.model;
 const keyName = root.dataset.keyName;
 const apiKey = root.dataset.apiKey;
 const dashboardUrl = (root.dataset.dashboardUrl ?? "").replace(/\/+$/, "");
+// The predict response's field names, as the gateway's one definition of it gives them.
+const field = {
+  predictions: root.dataset.fieldPredictions,
+  label: root.dataset.fieldLabel,
+  score: root.dataset.fieldScore,
+  topK: root.dataset.fieldTopK,
+};
 
 const canvas = document.getElementById("digit-canvas");
 const preview = document.getElementById("upload-preview");
@@ -191,37 +198,40 @@ async function predict() {
 function showPrediction(text) {
   let prediction;
   try {
-    prediction = JSON.parse(text)?.predictions?.[0];
+    prediction = JSON.parse(text)?.[field.predictions]?.[0];
   } catch {
     showError("The answer is not JSON.");
     return;
   }
 
-  if (!prediction || prediction.label === undefined) {
+  if (!prediction || prediction[field.label] === undefined) {
     showError("The answer has no prediction.");
     return;
   }
 
-  resultLabel.textContent = String(prediction.label);
-  resultScore.textContent = typeof prediction.score === "number" ? `${percent(prediction.score)} sure` : "";
-  resultScore.dataset.score = String(prediction.score ?? "");
+  const score = prediction[field.score];
+  resultLabel.textContent = String(prediction[field.label]);
+  resultScore.textContent = typeof score === "number" ? `${percent(score)} sure` : "";
+  resultScore.dataset.score = String(score ?? "");
   best.hidden = false;
 
-  const scored = Array.isArray(prediction.top_k) && prediction.top_k.length > 0 ? prediction.top_k : [prediction];
+  const ranked = prediction[field.topK];
+  const scored = Array.isArray(ranked) && ranked.length > 0 ? ranked : [prediction];
   for (const entry of scored) {
     const item = document.createElement("li");
-    item.dataset.label = String(entry.label);
-    item.dataset.score = String(entry.score);
+    const entryScore = Number(entry[field.score]) || 0;
+    item.dataset.label = String(entry[field.label]);
+    item.dataset.score = String(entry[field.score]);
     const label = document.createElement("span");
-    label.textContent = String(entry.label);
+    label.textContent = String(entry[field.label]);
     const meter = document.createElement("meter");
     meter.min = 0;
     meter.max = 1;
-    meter.value = Math.min(Math.max(Number(entry.score) || 0, 0), 1);
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = percent(Number(entry.score) || 0);
-    item.append(label, meter, score);
+    meter.value = Math.min(Math.max(entryScore, 0), 1);
+    const scoreText = document.createElement("span");
+    scoreText.className = "score";
+    scoreText.textContent = percent(entryScore);
+    item.append(label, meter, scoreText);
     topK.append(item);
   }
 }

@@ -8,7 +8,6 @@ using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Execution;
 using MlPlatform.Inference.Extensions;
-using MlPlatform.Inference.Http;
 using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Apis;
@@ -80,7 +79,7 @@ public static class InferenceProtocolApi
             : NotFoundOrLoading(lookup, repository);
     }
 
-    internal static async Task<Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>>> InferAsync(
+    internal static async Task<Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>>> InferAsync(
         string model,
         string? version,
         HttpContext context,
@@ -104,7 +103,7 @@ public static class InferenceProtocolApi
         return result;
     }
 
-    private static async Task<(int Status, Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>> Result)> InferCoreAsync(
+    private static async Task<(int Status, Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>> Result)> InferCoreAsync(
         string model, string? version, HttpContext context, ModelRepository repository, InferenceOptions options, ILogger logger)
     {
         var lookup = repository.Find(model, version);
@@ -168,7 +167,7 @@ public static class InferenceProtocolApi
         try
         {
             using var response = await scheduler.SubmitAsync(job).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, InferenceResponseResult.Encode(response, request));
+            return (StatusCodes.Status200OK, Encode(response, request));
         }
         catch (InferenceProtocolException exception)
         {
@@ -192,7 +191,24 @@ public static class InferenceProtocolApi
         }
     }
 
-    private static (int, Results<InferenceResponseResult, JsonHttpResult<InferenceErrorResponse>>) Fail(int status, string message) =>
+    /// <summary>Encodes a response as the request asked, each output binary or JSON, before anything is sent.</summary>
+    /// <exception cref="InferenceProtocolException">An output cannot go as JSON (BYTES that are not UTF-8).</exception>
+    private static PooledBodyResult Encode(InferenceResponse response, InferenceRequest request)
+    {
+        var body = new PooledBufferWriter(16 * 1024);
+        try
+        {
+            var headerLength = InferenceCodec.WriteResponse(body, response, request.WantsBinary);
+            return PooledBodyResult.Inference(body, headerLength);
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
+
+    private static (int, Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>>) Fail(int status, string message) =>
         (status, Error(status, message));
 
     private static JsonHttpResult<InferenceErrorResponse> NotFoundOrLoading(ModelLookup lookup, ModelRepository repository) =>

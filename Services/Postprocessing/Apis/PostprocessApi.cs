@@ -9,7 +9,6 @@ using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Postprocessing.Diagnostics;
 using MlPlatform.Postprocessing.Extensions;
-using MlPlatform.Postprocessing.Http;
 using MlPlatform.Postprocessing.Processing;
 
 namespace MlPlatform.Postprocessing.Apis;
@@ -30,7 +29,7 @@ public static class PostprocessApi
         return api;
     }
 
-    internal static async Task<Results<PredictionsResult, ProblemHttpResult>> PostprocessAsync(
+    internal static async Task<Results<PooledBodyResult, ProblemHttpResult>> PostprocessAsync(
         string model,
         HttpContext context,
         ModelConfigClient configs,
@@ -178,7 +177,7 @@ public static class PostprocessApi
 
             activity?.SetTag("mlplatform.predictions", rows);
             metrics.Predicted(model, rows);
-            return new Outcome(new PredictionsResult(predictions), ModelKnown: true);
+            return new Outcome(PooledBodyResult.Json(predictions), ModelKnown: true);
         }
         catch
         {
@@ -227,7 +226,7 @@ public static class PostprocessApi
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
-    private readonly record struct Outcome(Results<PredictionsResult, ProblemHttpResult> Result, bool ModelKnown);
+    private readonly record struct Outcome(Results<PooledBodyResult, ProblemHttpResult> Result, bool ModelKnown);
 }
 
 /// <summary>The log category of the postprocess endpoint.</summary>

@@ -1,24 +1,24 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using MlPlatform.Contracts.Predictions;
 using MlPlatform.Contracts.Protocol;
 
 namespace MlPlatform.Postprocessing.Processing;
 
 /// <summary>
-/// Writes a model's inference response as KServe V1 predictions:
-/// <c>{"predictions": [{"label", "score", "top_k": [{"label", "score"}, ...]}, ...], "model_name", "model_version", "id"}</c>,
-/// one prediction per row of the scores output.
+/// Writes a model's inference response as a <see cref="PredictResponse"/>, one prediction per row of the scores
+/// output, straight to the buffer the response is sent from.
 /// </summary>
 internal static class PredictionsWriter
 {
-    private static readonly JsonEncodedText Predictions = JsonEncodedText.Encode("predictions");
-    private static readonly JsonEncodedText Label = JsonEncodedText.Encode("label");
-    private static readonly JsonEncodedText Score = JsonEncodedText.Encode("score");
-    private static readonly JsonEncodedText TopK = JsonEncodedText.Encode("top_k");
-    private static readonly JsonEncodedText ModelName = JsonEncodedText.Encode("model_name");
-    private static readonly JsonEncodedText ModelVersion = JsonEncodedText.Encode("model_version");
-    private static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText Predictions = JsonEncodedText.Encode(PredictFields.Predictions);
+    private static readonly JsonEncodedText Label = JsonEncodedText.Encode(PredictFields.Label);
+    private static readonly JsonEncodedText Score = JsonEncodedText.Encode(PredictFields.Score);
+    private static readonly JsonEncodedText TopK = JsonEncodedText.Encode(PredictFields.TopK);
+    private static readonly JsonEncodedText ModelName = JsonEncodedText.Encode(PredictFields.ModelName);
+    private static readonly JsonEncodedText ModelVersion = JsonEncodedText.Encode(PredictFields.ModelVersion);
+    private static readonly JsonEncodedText Id = JsonEncodedText.Encode(PredictFields.Id);
 
     /// <summary>Writes the predictions, or names what in the response makes that impossible.</summary>
     /// <param name="rows">The number of predictions written.</param>

@@ -8,7 +8,6 @@ using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Preprocessing.Diagnostics;
 using MlPlatform.Preprocessing.Extensions;
-using MlPlatform.Preprocessing.Http;
 using MlPlatform.Preprocessing.Imaging;
 
 namespace MlPlatform.Preprocessing.Apis;
@@ -38,7 +37,7 @@ public static class PreprocessApi
         return api;
     }
 
-    internal static async Task<Results<InferenceRequestResult, ProblemHttpResult, ValidationProblem>> PreprocessAsync(
+    internal static async Task<Results<PooledBodyResult, ProblemHttpResult, ValidationProblem>> PreprocessAsync(
         string model,
         HttpContext context,
         ModelConfigClient configs,
@@ -164,7 +163,7 @@ public static class PreprocessApi
             {
                 var headerLength = InferenceCodec.WriteRequest(writer, inferenceRequest, binaryInputs: true)
                     ?? throw new InvalidOperationException("a request with one binary input was written without a binary part");
-                return new Outcome(StatusCodes.Status200OK, new InferenceRequestResult(writer, headerLength), config.Name, batch.Count);
+                return new Outcome(StatusCodes.Status200OK, PooledBodyResult.Inference(writer, headerLength), config.Name, batch.Count);
             }
             catch
             {
@@ -243,7 +242,7 @@ public static class PreprocessApi
     }
 
     /// <param name="Model">The model's name once its config is known; metrics tag anything else as unknown.</param>
-    private sealed record Outcome(int Status, Results<InferenceRequestResult, ProblemHttpResult, ValidationProblem> Result, string? Model, int Instances);
+    private sealed record Outcome(int Status, Results<PooledBodyResult, ProblemHttpResult, ValidationProblem> Result, string? Model, int Instances);
 }
 
 /// <summary>The log category of the preprocess endpoint.</summary>
