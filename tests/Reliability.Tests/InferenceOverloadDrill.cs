@@ -105,7 +105,7 @@ public sealed class InferenceOverloadDrill(OverloadFixture fixture, ITestOutputH
         var inference = fixture.Platform.Replicas("inference")[0];
         var processId = RunningPlatform.ServiceProcessId(inference) ?? throw new InvalidOperationException("inference is not running");
         using var gateway = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency }) { BaseAddress = fixture.Platform.ServiceUrl("gateway"), Timeout = TimeSpan.FromSeconds(100) };
-        gateway.DefaultRequestHeaders.Add("apikey", GatewayBalancer.ApiKey);
+        gateway.DefaultRequestHeaders.Add("apikey", RetryingGatewayClient.ApiKey);
 
         // The model works before the storm.
         Assert.Equal(200, (await InferAsync(gateway)).Status);
@@ -171,7 +171,7 @@ public sealed class InferenceOverloadDrill(OverloadFixture fixture, ITestOutputH
         var predicts = new List<int>();
         // A client of its own, as another consumer would be: the wave holds every connection of the first one.
         using var other = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = gateway.Timeout };
-        other.DefaultRequestHeaders.Add("apikey", GatewayBalancer.ApiKey);
+        other.DefaultRequestHeaders.Add("apikey", RetryingGatewayClient.ApiKey);
         var predicting = Task.Run(async () =>
         {
             while (!done.IsCancellationRequested)

@@ -26,8 +26,8 @@ public sealed class RedisOutageDrill(RedundantPlatformFixture fixture, ITestOutp
         var platform = fixture.Platform;
         var redis = Assert.Single(platform.Replicas("redis"));
         var redisPort = platform.ServiceUrl("redis", "tcp").Port;
-        using var gateways = fixture.CreateBalancer();
-        await using var load = PredictLoad.Start(gateways, fixture.Images, clients: 8);
+        using var gateway = fixture.CreateGatewayClient();
+        await using var load = PredictLoad.Start(gateway, fixture.Images, clients: 8);
 
         // Before: every gateway counts in Redis, so answers carry the hour window's remaining count and its keys exist.
         await Eventually.WaitAsync(() => load.Outcomes.Count(o => o.Succeeded && o.RemainingHour is not null) >= 16, Deadline, "counted answers before the outage");
@@ -92,7 +92,7 @@ public sealed class RedisOutageDrill(RedundantPlatformFixture fixture, ITestOutp
     {
         foreach (var gateway in fixture.Platform.Replicas("gateway"))
         {
-            using var direct = new GatewayBalancer(gateway.Url ?? throw new InvalidOperationException($"{gateway.ResourceId} has no address"));
+            using var direct = new RetryingGatewayClient(gateway.Url ?? throw new InvalidOperationException($"{gateway.ResourceId} has no address"));
             if (!await CountsAsync(direct))
             {
                 return false;
@@ -103,14 +103,14 @@ public sealed class RedisOutageDrill(RedundantPlatformFixture fixture, ITestOutp
     }
 
     /// <summary>Two predicts in a row through one gateway, both counted, the second with less room than the first.</summary>
-    private async Task<bool> CountsAsync(GatewayBalancer gateway)
+    private async Task<bool> CountsAsync(RetryingGatewayClient gateway)
     {
         var first = await RemainingHourAsync(gateway);
         var second = await RemainingHourAsync(gateway);
         return first is not null && second is not null && second < first;
     }
 
-    private async Task<long?> RemainingHourAsync(GatewayBalancer gateway)
+    private async Task<long?> RemainingHourAsync(RetryingGatewayClient gateway)
     {
         using var answer = await gateway.SendAsync(() =>
         {

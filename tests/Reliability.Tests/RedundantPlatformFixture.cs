@@ -19,7 +19,7 @@ public sealed class RedundantPlatformFixture : IAsyncLifetime
         Platform = await RunningPlatform.StartAsync(["--AppHost:Replicas:gateway=2"]);
 
     /// <summary>What stands in front of the gateways: DCP's proxy, as an Ingress would in a cluster.</summary>
-    internal GatewayBalancer CreateBalancer() => new(Platform.ServiceUrl("gateway"));
+    internal RetryingGatewayClient CreateGatewayClient() => new(Platform.ServiceUrl("gateway"));
 
     /// <summary>Waits until every process of the run is up and healthy; a drill starts from a whole application.</summary>
     public Task WaitUntilAllRunningAsync() => Platform.WaitUntilAllHealthyAsync(TimeSpan.FromSeconds(90));

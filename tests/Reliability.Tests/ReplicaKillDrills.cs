@@ -24,8 +24,8 @@ public sealed class ReplicaKillDrills(RedundantPlatformFixture fixture, ITestOut
     public async Task KillReplica_UnderPredictLoad_NoRequestFailsAndTheServiceIsBackAtFullCapacity(string service, int index)
     {
         await fixture.WaitUntilAllRunningAsync();
-        using var gateways = fixture.CreateBalancer();
-        await using var load = PredictLoad.Start(gateways, fixture.Images, clients: 8);
+        using var gateway = fixture.CreateGatewayClient();
+        await using var load = PredictLoad.Start(gateway, fixture.Images, clients: 8);
         await Eventually.WaitAsync(() => load.Outcomes.Count(o => o.Succeeded) >= 16, TimeSpan.FromSeconds(60), "load warming up");
 
         var platform = fixture.Platform;

@@ -71,7 +71,7 @@ internal sealed class FuzzSender(Uri gateway) : IDisposable
             }
             catch (HttpRequestException exception)
             {
-                return (0, GatewayBalancer.Describe(exception), false, "");
+                return (0, RetryingGatewayClient.Describe(exception), false, "");
             }
         }
     }

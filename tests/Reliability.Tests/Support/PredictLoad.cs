@@ -4,34 +4,34 @@ using System.Net.Http.Headers;
 
 namespace MlPlatform.Reliability.Tests.Support;
 
-/// <summary>One predict request of the load: when it was sent, where, and what came back.</summary>
-internal sealed record LoadOutcome(int Client, int Gateway, TimeSpan SentAt, int Status, string? Failure, string? RetriedAfter, long? RemainingHour)
+/// <summary>One predict request of the load: when it was sent and what came back.</summary>
+internal sealed record LoadOutcome(int Client, TimeSpan SentAt, int Status, string? Failure, string? RetriedAfter, long? RemainingHour)
 {
     public bool Succeeded => Failure is null;
 }
 
 /// <summary>
-/// Steady predict traffic: <c>clients</c> loops, each posting a PNG through the gateways and sending the next
+/// Steady predict traffic: <c>clients</c> loops, each posting a PNG through the gateway and sending the next
 /// as soon as the answer is in, the way a busy client population does. Every answer is kept for the drill to
 /// judge: anything but 2xx, or no answer at all, is a failure.
 /// </summary>
 internal sealed class PredictLoad : IAsyncDisposable
 {
-    private readonly GatewayBalancer _gateways;
+    private readonly RetryingGatewayClient _gateway;
     private readonly IReadOnlyList<byte[]> _images;
     private readonly List<LoadOutcome> _outcomes = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task[] _clients;
 
-    private PredictLoad(GatewayBalancer gateways, IReadOnlyList<byte[]> images, int clients)
+    private PredictLoad(RetryingGatewayClient gateway, IReadOnlyList<byte[]> images, int clients)
     {
-        _gateways = gateways;
+        _gateway = gateway;
         _images = images;
         _clients = Enumerable.Range(0, clients).Select(client => Task.Run(() => RunClientAsync(client))).ToArray();
     }
 
-    public static PredictLoad Start(GatewayBalancer gateways, IReadOnlyList<byte[]> images, int clients = 8) => new(gateways, images, clients);
+    public static PredictLoad Start(RetryingGatewayClient gateway, IReadOnlyList<byte[]> images, int clients = 8) => new(gateway, images, clients);
 
     /// <summary>Time since the load started, the clock of <see cref="LoadOutcome.SentAt"/>.</summary>
     public TimeSpan Now => _clock.Elapsed;
@@ -74,7 +74,7 @@ internal sealed class PredictLoad : IAsyncDisposable
             LoadOutcome outcome;
             try
             {
-                using var answer = await _gateways.SendAsync(() =>
+                using var answer = await _gateway.SendAsync(() =>
                 {
                     var content = new ByteArrayContent(image);
                     content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
@@ -86,12 +86,12 @@ internal sealed class PredictLoad : IAsyncDisposable
                     ? long.Parse(values.First(), CultureInfo.InvariantCulture)
                     : null;
                 var status = (int)response.StatusCode;
-                var failure = response.IsSuccessStatusCode ? null : $"gateway-{answer.Gateway} answered {status}: {Shorten(body)}";
-                outcome = new LoadOutcome(client, answer.Gateway, sentAt, status, failure, answer.RetriedAfter, remaining);
+                var failure = response.IsSuccessStatusCode ? null : $"the gateway answered {status}: {Shorten(body)}";
+                outcome = new LoadOutcome(client, sentAt, status, failure, answer.RetriedAfter, remaining);
             }
             catch (Exception exception) when (exception is HttpRequestException or IOException or TaskCanceledException)
             {
-                outcome = new LoadOutcome(client, -1, sentAt, 0, $"no answer: {GatewayBalancer.Describe(exception)}", null, null);
+                outcome = new LoadOutcome(client, sentAt, 0, $"no answer: {RetryingGatewayClient.Describe(exception)}", null, null);
             }
 
             lock (_outcomes)
