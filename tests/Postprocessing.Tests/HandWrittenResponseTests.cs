@@ -1,4 +1,7 @@
 using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlPlatform.Contracts.Predictions;
 using static MlPlatform.Postprocessing.Tests.PostprocessHttp;
 
 namespace MlPlatform.Postprocessing.Tests;
@@ -45,6 +48,23 @@ public sealed class HandWrittenResponseTests(ServicesFixture fixture)
         Assert.Equal("7", root.GetProperty("model_version").GetString());
         Assert.Equal("r-1", root.GetProperty("id").GetString());
         Assert.False(root.TryGetProperty("parameters", out _));
+    }
+
+    [Fact]
+    public async Task Postprocess_Answer_IsExactlyThePredictResponseContractsDefine()
+    {
+        const string Body = """
+            {"model_name": "animals", "model_version": "7", "id": "r-2", "outputs": [{"name": "logits", "shape": [2, 4], "datatype": "FP32", "data": [0, 3, 1, 2, 5, 0, 0, 0]}]}
+            """;
+        var strict = new JsonSerializerOptions { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true };
+
+        using var response = await PostprocessJsonAsync(fixture.Postprocessing.Client, TestModels.Animals, Body);
+        var answer = JsonSerializer.Deserialize<PredictResponse>((await ReadPredictionsAsync(response)).GetRawText(), strict);
+
+        Assert.NotNull(answer);
+        Assert.Equal(("animals", "7", "r-2"), (answer.ModelName, answer.ModelVersion, answer.Id));
+        Assert.Equal(["dog", "cat"], answer.Predictions.Select(prediction => prediction.Label));
+        Assert.All(answer.Predictions, prediction => Assert.Equal(prediction.Label, prediction.TopK[0].Label));
     }
 
     [Fact]
