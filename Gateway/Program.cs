@@ -2,6 +2,7 @@ using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.Server;
 using MlPlatform.Gateway.TryIt;
 
 // Read once, when the first socket is used, so it is set before anything else runs (unless the operator set it).
@@ -31,5 +32,5 @@ return await builder.BuildAndRunAsync(app =>
         app.MapTryItPage();
     }
 
-    app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline());
+    app.MapGatewayProxy();
 });

@@ -8,11 +8,11 @@ using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Predictions;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Gateway.Diagnostics;
-using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Apis;
 
@@ -31,7 +31,7 @@ public static class PredictApi
 
         api.MapPost("/{model}:predict", PredictAsync)
             .WithName("Predict")
-            .WithMetadata(new PredictRouteGroup())
+            .WithRouteGroup(GatewayRoutes.Predict)
             .WithSummary("Runs a model on an image or on JSON instances and answers its predictions.")
             .WithDescription(
                 "The gateway sends the body to preprocessing, its output to inference and inference's output to postprocessing, " +
@@ -55,12 +55,13 @@ public static class PredictApi
         string model,
         HttpContext context,
         PredictPipeline pipeline,
-        IOptions<GatewayOptions> options,
+        IOptions<BodyLimitOptions> bodyLimits,
+        IOptions<ProxyOptions> options,
         GatewayMetrics metrics,
         TimeProvider timeProvider)
     {
         var started = timeProvider.GetTimestamp();
-        var (outcome, result) = await PredictCoreAsync(model, context, pipeline, options.Value).ConfigureAwait(false);
+        var (outcome, result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value).ConfigureAwait(false);
         if (RouteTimeoutFeature.HasExpired(context) && !context.Features.Get<IHttpRequestLifetimeFeature>()!.RequestAborted.IsCancellationRequested)
         {
             // The route group's timeout cancelled the pipeline, not the client: 504, as on the proxied routes.
@@ -74,10 +75,10 @@ public static class PredictApi
     }
 
     private static async Task<(string Outcome, Results<PooledBodyResult, ProblemHttpResult> Result)> PredictCoreAsync(
-        string model, HttpContext context, PredictPipeline pipeline, GatewayOptions options)
+        string model, HttpContext context, PredictPipeline pipeline, BodyLimitOptions bodyLimits, ProxyOptions options)
     {
         var request = context.Request;
-        var limit = options.MaxRequestBodyBytesFor(GatewayRoutes.Predict);
+        var limit = bodyLimits.MaxRequestBodyBytesFor(GatewayRoutes.Predict);
         if (request.ContentLength > limit)
         {
             return ("too_large", TooLarge(request.ContentLength, limit));
@@ -178,7 +179,7 @@ public static class PredictApi
     }
 
     /// <summary>A failed hop as problem details that name it, in the title and in <c>hop</c>.</summary>
-    private static ProblemHttpResult HopProblem(string hop, HopResult result, GatewayOptions options)
+    private static ProblemHttpResult HopProblem(string hop, HopResult result, ProxyOptions options)
     {
         var (status, title, detail) = result.Outcome switch
         {
@@ -222,6 +223,3 @@ public static class PredictApi
         };
     }
 }
-
-/// <summary>Marks the predict endpoint as the <c>predict</c> route group, for API keys, rate limits and the other policies.</summary>
-public sealed class PredictRouteGroup;

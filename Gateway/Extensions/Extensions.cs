@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -6,6 +7,8 @@ using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.Routes;
+using MlPlatform.Gateway.Server;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -17,16 +20,40 @@ public static class Extensions
     {
         var services = builder.Services;
 
-        services.AddOptions<GatewayOptions>()
-            .BindConfiguration(GatewayOptions.SectionName)
+        services.AddOptions<BodyLimitOptions>()
+            .BindConfiguration(BodyLimitOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, ValidateGatewayOptions>();
+        services.AddSingleton<IValidateOptions<BodyLimitOptions>, ValidateBodyLimitOptions>();
+
+        services.AddOptions<ProxyOptions>()
+            .BindConfiguration(ProxyOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProxyOptions>, ValidateProxyOptions>();
 
         services.AddOptions<BackendServicesOptions>()
             .Configure<IConfiguration>((backends, configuration) => backends.ReadFrom(configuration))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<BackendServicesOptions>, ValidateBackendServicesOptions>();
+
+        services.AddOptions<HeaderLimitOptions>()
+            .BindConfiguration(HeaderLimitOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<HeaderLimitOptions>>((kestrel, headers) =>
+            {
+                if (headers.Value.MaxRequestHeadersTotalSize is { } total)
+                {
+                    kestrel.Limits.MaxRequestHeadersTotalSize = total;
+                }
+
+                if (headers.Value.MaxRequestHeaderCount is { } count)
+                {
+                    kestrel.Limits.MaxRequestHeaderCount = count;
+                }
+            });
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayMetrics>();
@@ -48,9 +75,9 @@ public static class Extensions
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(provider => new SocketsHttpHandler
             {
-                ConnectTimeout = provider.GetRequiredService<IOptions<GatewayOptions>>().Value.ConnectTimeout,
+                ConnectTimeout = provider.GetRequiredService<IOptions<ProxyOptions>>().Value.ConnectTimeout,
                 // Replicas come and go behind one address; fresh connections find the new ones.
-                PooledConnectionLifetime = provider.GetRequiredService<IOptions<GatewayOptions>>().Value.ConnectionLifetime,
+                PooledConnectionLifetime = provider.GetRequiredService<IOptions<ProxyOptions>>().Value.ConnectionLifetime,
                 AllowAutoRedirect = false,
                 UseProxy = false,
                 UseCookies = false,

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
-using MlPlatform.Gateway.Proxy;
-using Yarp.ReverseProxy.Model;
+using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Policies;
 
@@ -39,7 +37,7 @@ internal sealed class GatewayPolicyMiddleware(
 
     public Task InvokeAsync(HttpContext context)
     {
-        var group = RouteGroupOf(context.GetEndpoint());
+        var group = RouteGroup.Of(context);
         if (group is null)
         {
             return next(context);
@@ -166,22 +164,6 @@ internal sealed class GatewayPolicyMiddleware(
                 context, StatusCodes.Status504GatewayTimeout, "The request timed out",
                 $"{group} did not answer within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (Gateway:RouteGroups:{group}:Timeout).").ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The route group of an endpoint: a proxied route's id, or predict; null for the gateway's own endpoints.</summary>
-    internal static string? RouteGroupOf(Endpoint? endpoint)
-    {
-        if (endpoint is null)
-        {
-            return null;
-        }
-
-        if (endpoint.Metadata.GetMetadata<RouteModel>() is { } route)
-        {
-            return GatewayRoutes.Find(route.Config.RouteId)?.RouteId;
-        }
-
-        return endpoint.Metadata.GetMetadata<PredictRouteGroup>() is not null ? GatewayRoutes.Predict : null;
     }
 
     private static async Task WriteJsonAsync(HttpContext context, int status, byte[] body)

@@ -1,11 +1,10 @@
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace MlPlatform.Gateway.Policies;
 
 public static class PolicyExtensions
 {
-    /// <summary>API keys, rate limits, request transformation, timeouts, CORS and header limits, all from configuration.</summary>
+    /// <summary>API keys, rate limits, request transformation, timeouts and CORS, all from configuration.</summary>
     public static IHostApplicationBuilder AddGatewayPolicies(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -33,21 +32,6 @@ public static class PolicyExtensions
         services.AddHostedService(provider => provider.GetRequiredService<RedisConnection>());
         services.AddSingleton<RedisRateLimitStore>();
         services.AddSingleton<RateLimiter>();
-
-        // Kestrel answers 431 itself past these, before any middleware runs.
-        services.Configure<KestrelServerOptions>(kestrel =>
-        {
-            var limits = builder.Configuration.GetSection(Extensions.GatewayOptions.SectionName);
-            if (limits.GetValue<int?>("MaxRequestHeadersTotalSize") is { } total)
-            {
-                kestrel.Limits.MaxRequestHeadersTotalSize = total;
-            }
-
-            if (limits.GetValue<int?>("MaxRequestHeaderCount") is { } count)
-            {
-                kestrel.Limits.MaxRequestHeaderCount = count;
-            }
-        });
 
         var cors = builder.Configuration.GetSection(GatewayCorsOptions.SectionName).Get<GatewayCorsOptions>() ?? new GatewayCorsOptions();
         services.AddCors(options => options.AddDefaultPolicy(policy =>

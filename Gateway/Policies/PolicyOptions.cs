@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using MlPlatform.Gateway.Extensions;
 
 namespace MlPlatform.Gateway.Policies;
 
@@ -11,7 +10,7 @@ namespace MlPlatform.Gateway.Policies;
 /// </summary>
 public sealed class KeyAuthOptions
 {
-    public const string SectionName = GatewayOptions.SectionName + ":KeyAuth";
+    public const string SectionName = "Gateway:KeyAuth";
 
     /// <summary>Header and query parameter names a key may come in (Kong's <c>key_names</c>).</summary>
     public List<string> KeyNames { get; set; } = [];
@@ -65,7 +64,7 @@ public enum RateLimitBy
 /// </summary>
 public sealed class RateLimitingOptions
 {
-    public const string SectionName = GatewayOptions.SectionName + ":RateLimiting";
+    public const string SectionName = "Gateway:RateLimiting";
     public const string ConnectionStringKey = "ConnectionStrings:redis";
 
     [Range(1, long.MaxValue)]
@@ -190,7 +189,7 @@ public sealed class RequestTransformOptions
 /// <summary>The cross-origin policy, from <c>Gateway:Cors</c>; none when no origin is allowed.</summary>
 public sealed class GatewayCorsOptions
 {
-    public const string SectionName = GatewayOptions.SectionName + ":Cors";
+    public const string SectionName = "Gateway:Cors";
 
     public List<string> AllowedOrigins { get; set; } = [];
 
@@ -209,7 +208,7 @@ public sealed class GatewayCorsOptions
 /// <summary>The other per route group settings, from <c>Gateway:RouteGroups:{group}</c>, and header limits.</summary>
 public sealed class RouteGroupPolicyOptions
 {
-    public const string SectionName = GatewayOptions.SectionName + ":RouteGroups";
+    public const string SectionName = "Gateway:RouteGroups";
 
     public Dictionary<string, RouteGroupOptions> Groups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 

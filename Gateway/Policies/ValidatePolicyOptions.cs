@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.Routes;
 using StackExchange.Redis;
 
 namespace MlPlatform.Gateway.Policies;
@@ -25,7 +25,7 @@ internal sealed class ValidateKeyAuthOptions : IValidateOptions<KeyAuthOptions>
             problems.Add($"{section}:KeyInHeader and {section}:KeyInQuery are both false; no key could ever be found.");
         }
 
-        RouteGroupNames.Check(problems, $"{section}:RouteGroups", options.RouteGroups.Keys);
+        RouteGroup.CheckNames(problems, $"{section}:RouteGroups", options.RouteGroups.Keys);
 
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (id, consumer) in options.Consumers)
@@ -112,7 +112,7 @@ internal sealed class ValidateRateLimitingOptions(IConfiguration configuration) 
             problems.Add($"{section}:HeaderName is '{options.HeaderName}'; {section}:LimitBy is 'header', so it must name a header.");
         }
 
-        RouteGroupNames.Check(problems, $"{section}:RouteGroups", options.RouteGroups.Keys);
+        RouteGroup.CheckNames(problems, $"{section}:RouteGroups", options.RouteGroups.Keys);
         CheckRouteGroups(problems, $"{section}:RouteGroups", options);
 
         if (options.Policy == RateLimitPolicy.Redis)
@@ -187,7 +187,7 @@ internal sealed class ValidateRouteGroupPolicyOptions : IValidateOptions<RouteGr
     public ValidateOptionsResult Validate(string? name, RouteGroupPolicyOptions options)
     {
         var problems = new List<string>();
-        RouteGroupNames.Check(problems, RouteGroupPolicyOptions.SectionName, options.Groups.Keys);
+        RouteGroup.CheckNames(problems, RouteGroupPolicyOptions.SectionName, options.Groups.Keys);
         foreach (var (group, settings) in options.Groups)
         {
             var key = $"{RouteGroupPolicyOptions.SectionName}:{group}";
@@ -225,20 +225,6 @@ internal sealed class ValidateRouteGroupPolicyOptions : IValidateOptions<RouteGr
         else if (UpstreamHeaders.IsProtected(header!))
         {
             problems.Add($"{key} is '{header}'; the gateway sets that header itself and a transformation may not touch it.");
-        }
-    }
-}
-
-internal static class RouteGroupNames
-{
-    public static void Check(List<string> problems, string key, IEnumerable<string> groups)
-    {
-        foreach (var group in groups)
-        {
-            if (!GatewayRoutes.RouteGroups.Contains(group, StringComparer.OrdinalIgnoreCase))
-            {
-                problems.Add($"{key}:{group}: '{group}' is not a route group; use one of {string.Join(", ", GatewayRoutes.RouteGroups)}.");
-            }
         }
     }
 }

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Gateway.Diagnostics;
-using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Proxy;
 using Yarp.ReverseProxy;
@@ -20,7 +19,7 @@ internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Bod
 /// <summary>
 /// Sends one hop of a prediction to a replica of its service, chosen from YARP's cluster state, and to
 /// another replica when that one fails; once every replica has been tried, to one already tried, after
-/// <see cref="GatewayOptions.RetryDelay"/> (with one Service address, that address again, where the next
+/// <see cref="ProxyOptions.RetryDelay"/> (with one Service address, that address again, where the next
 /// connection usually reaches another replica). Every hop is a pure function of its input, so sending it
 /// twice is harmless; what is retried and what is not:
 /// <list type="bullet">
@@ -35,7 +34,7 @@ internal sealed class HopInvoker(
     IProxyStateLookup proxyState,
     IDestinationHealthUpdater healthUpdater,
     ReplicaSelector selector,
-    IOptions<GatewayOptions> options,
+    IOptions<ProxyOptions> options,
     GatewayMetrics metrics,
     TimeProvider timeProvider,
     ILogger<HopInvoker> logger)
@@ -172,7 +171,7 @@ internal sealed class HopInvoker(
         return failure;
     }
 
-    private async Task<HopResult> AttemptAsync(HttpClient client, DestinationState destination, HopRequest request, GatewayOptions settings, CancellationToken cancellationToken)
+    private async Task<HopResult> AttemptAsync(HttpClient client, DestinationState destination, HopRequest request, ProxyOptions settings, CancellationToken cancellationToken)
     {
         using var lease = selector.Start(destination);
         using var message = new HttpRequestMessage(HttpMethod.Post, destination.Model.Config.Address.TrimEnd('/') + request.Path)

@@ -1,7 +1,7 @@
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Gateway.Diagnostics;
-using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Predict;
 

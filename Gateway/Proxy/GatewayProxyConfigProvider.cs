@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Routes;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -15,7 +15,10 @@ namespace MlPlatform.Gateway.Proxy;
 /// cluster per backend service, one destination per replica, health-checked actively and passively.
 /// The predict endpoint picks its replicas from the same clusters, so both see one health state.
 /// </summary>
-internal sealed class GatewayProxyConfigProvider(IOptions<GatewayOptions> gatewayOptions, IOptions<BackendServicesOptions> backendOptions)
+internal sealed class GatewayProxyConfigProvider(
+    IOptions<ProxyOptions> proxyOptions,
+    IOptions<BackendServicesOptions> backendOptions,
+    IStartupValidator startupValidator)
     : IProxyConfigProvider
 {
     public const string HealthPath = "/health";
@@ -30,9 +33,12 @@ internal sealed class GatewayProxyConfigProvider(IOptions<GatewayOptions> gatewa
         {
             try
             {
-                _config = Build(gatewayOptions.Value, backendOptions.Value);
+                // YARP loads this while endpoints are mapped, before start-up validation, and starts probing every
+                // replica at once: with any setting at fault the gateway will not start, so it gets nothing to probe.
+                startupValidator.Validate();
+                _config = Build(proxyOptions.Value, backendOptions.Value);
             }
-            catch (OptionsValidationException)
+            catch (Exception exception) when (exception is OptionsValidationException or AggregateException)
             {
                 // No routes rather than a failure inside YARP's loader: validation on start reports every
                 // problem, by key, before the gateway takes a single request.
@@ -43,7 +49,7 @@ internal sealed class GatewayProxyConfigProvider(IOptions<GatewayOptions> gatewa
         return _config;
     }
 
-    private static StaticProxyConfig Build(GatewayOptions options, BackendServicesOptions backends)
+    private static StaticProxyConfig Build(ProxyOptions options, BackendServicesOptions backends)
     {
         var routes = GatewayRoutes.Proxied.Select(route =>
         {

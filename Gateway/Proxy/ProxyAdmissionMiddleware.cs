@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
-using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Routes;
 using Yarp.ReverseProxy.Model;
 
 namespace MlPlatform.Gateway.Proxy;
@@ -12,7 +12,7 @@ namespace MlPlatform.Gateway.Proxy;
 /// infrastructure endpoints (404, as if the path did not exist), never with a body over its route
 /// group's limit (413).
 /// </summary>
-internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<GatewayOptions> options, GatewayMetrics metrics, ILogger<ProxyAdmissionMiddleware> logger)
+internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<BodyLimitOptions> bodyLimits, GatewayMetrics metrics, ILogger<ProxyAdmissionMiddleware> logger)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -26,7 +26,7 @@ internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<Ga
             return Task.CompletedTask;
         }
 
-        var limit = options.Value.MaxRequestBodyBytesFor(routeId);
+        var limit = bodyLimits.Value.MaxRequestBodyBytesFor(routeId);
         if (context.Request.ContentLength > limit)
         {
             metrics.Refused(routeId, "too_large");

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
-using MlPlatform.Gateway.Extensions;
 using MlPlatform.Gateway.Http;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -15,7 +14,7 @@ namespace MlPlatform.Gateway.Proxy;
 /// a proxy-pipeline middleware around load balancing that runs the rest of the pipeline again with the
 /// failed destination removed, as long as no response has started and the request body has not been read.
 /// Once every destination has been tried, those tried least are candidates again, after
-/// <see cref="GatewayOptions.RetryDelay"/>: with one Service address, the next connection to it usually
+/// <see cref="ProxyOptions.RetryDelay"/>: with one Service address, the next connection to it usually
 /// reaches another replica.
 /// </summary>
 /// <remarks>
@@ -24,7 +23,7 @@ namespace MlPlatform.Gateway.Proxy;
 /// </remarks>
 internal sealed class ProxyRetryMiddleware(
     RequestDelegate next,
-    IOptions<GatewayOptions> options,
+    IOptions<ProxyOptions> options,
     GatewayMetrics metrics,
     TimeProvider timeProvider,
     ILogger<ProxyRetryMiddleware> logger)

@@ -1,11 +1,9 @@
-using MlPlatform.Gateway.Extensions;
-
 namespace MlPlatform.Gateway.TryIt;
 
 /// <summary>Settings of the development-only Try it page at <c>/try</c>, from the <c>Gateway:TryIt</c> configuration section.</summary>
 public sealed class TryItOptions
 {
-    public const string SectionName = GatewayOptions.SectionName + ":TryIt";
+    public const string SectionName = "Gateway:TryIt";
 
     /// <summary>The key of the development example consumer in appsettings.json.</summary>
     public const string DevelopmentApiKey = "dev-key-change-me";

@@ -1,4 +1,4 @@
-namespace MlPlatform.Gateway.Extensions;
+namespace MlPlatform.Gateway.Server;
 
 /// <summary>
 /// How the gateway schedules its socket work. A predict is four HTTP exchanges through the gateway (the

@@ -1,24 +1,14 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MlPlatform.Gateway.Extensions;
+namespace MlPlatform.Gateway.Proxy;
 
-/// <summary>Settings of the gateway, from the <c>Gateway</c> configuration section.</summary>
-public sealed class GatewayOptions
+/// <summary>
+/// How the gateway reaches the replicas of its backend services, for proxied requests and predict hops alike:
+/// timeouts, retries and health, from the <c>Gateway</c> configuration section.
+/// </summary>
+public sealed class ProxyOptions
 {
     public const string SectionName = "Gateway";
-
-    /// <summary>The largest body limit that can be set: the predict endpoint holds its body in one array.</summary>
-    public const long MaxBodyLimit = int.MaxValue - 1;
-
-    /// <summary>The largest request body a route group accepts unless <see cref="RouteMaxRequestBodyBytes"/> says otherwise; larger ones get 413.</summary>
-    [Range(1, MaxBodyLimit)]
-    public long MaxRequestBodyBytes { get; set; } = 8L * 1024 * 1024;
-
-    /// <summary>
-    /// Per route group limits that replace <see cref="MaxRequestBodyBytes"/>, keyed by group:
-    /// <c>predict</c>, <c>inference</c> (<c>/v2</c>), <c>preprocessing</c>, <c>postprocessing</c>.
-    /// </summary>
-    public Dictionary<string, long> RouteMaxRequestBodyBytes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// How long one hop of a prediction may take, every replica tried included; also the proxied routes'
@@ -78,19 +68,4 @@ public sealed class GatewayOptions
     /// <summary>How long a replica taken out by a transport failure stays out before it gets traffic again.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan ReactivationPeriod { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>The body limit of a route group.</summary>
-    public long MaxRequestBodyBytesFor(string routeGroup)
-    {
-        // Configuration keys ignore case; the dictionary the binder fills may not.
-        foreach (var (group, limit) in RouteMaxRequestBodyBytes)
-        {
-            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
-            {
-                return limit;
-            }
-        }
-
-        return MaxRequestBodyBytes;
-    }
 }

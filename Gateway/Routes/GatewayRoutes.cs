@@ -1,14 +1,13 @@
-using MlPlatform.Gateway.Extensions;
-
-namespace MlPlatform.Gateway.Proxy;
+namespace MlPlatform.Gateway.Routes;
 
 /// <summary>
-/// The path routes of the Ingress the gateway replaces: <c>/v2/**</c> to inference with the path kept,
-/// <c>/preprocess/**</c> and <c>/postprocess/**</c> with their prefix removed.
+/// The route groups every policy is set by: <c>predict</c>, and one per path route of the Ingress the gateway
+/// replaces, <c>/v2/**</c> to inference with the path kept, <c>/preprocess/**</c> and <c>/postprocess/**</c> with
+/// their prefix removed.
 /// </summary>
 public static class GatewayRoutes
 {
-    /// <summary>The route group of the predict endpoint, for its body limit.</summary>
+    /// <summary>The route group of the predict endpoint.</summary>
     public const string Predict = "predict";
 
     public static readonly IReadOnlyList<ProxyRoute> Proxied =
@@ -18,7 +17,7 @@ public static class GatewayRoutes
         new(BackendServices.Postprocessing, "/postprocess", KeepPrefix: false),
     ];
 
-    /// <summary>Every route group with a body limit of its own.</summary>
+    /// <summary>Every route group: predict, and each proxied route under its route id.</summary>
     public static readonly IReadOnlyList<string> RouteGroups = [Predict, .. Proxied.Select(route => route.RouteId)];
 
     public static ProxyRoute? Find(string routeId)
@@ -35,7 +34,7 @@ public static class GatewayRoutes
     }
 }
 
-/// <summary>One path route: its YARP route and cluster are both named after the service.</summary>
+/// <summary>One path route: its YARP route and cluster are both named after the service, and so is its route group.</summary>
 public sealed record ProxyRoute(string Service, string Prefix, bool KeepPrefix)
 {
     public string RouteId => Service;

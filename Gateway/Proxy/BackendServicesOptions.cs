@@ -1,14 +1,6 @@
-namespace MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Routes;
 
-/// <summary>The services behind the gateway, by the names service discovery knows them by.</summary>
-public static class BackendServices
-{
-    public const string Preprocessing = "preprocessing";
-    public const string Inference = "inference";
-    public const string Postprocessing = "postprocessing";
-
-    public static readonly IReadOnlyList<string> All = [Preprocessing, Inference, Postprocessing];
-}
+namespace MlPlatform.Gateway.Proxy;
 
 /// <summary>
 /// The replicas of each backend service, read from service discovery's configuration keys

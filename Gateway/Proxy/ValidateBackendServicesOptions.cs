@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Routes;
 
-namespace MlPlatform.Gateway.Extensions;
+namespace MlPlatform.Gateway.Proxy;
 
 /// <summary>Every backend service needs at least one replica with an http(s) address; all problems are reported at once.</summary>
 internal sealed class ValidateBackendServicesOptions : IValidateOptions<BackendServicesOptions>
