@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,6 +14,7 @@ using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Routes;
+using MlPlatform.Gateway.Timeouts;
 
 namespace MlPlatform.Gateway.Apis;
 
@@ -32,6 +34,7 @@ public static class PredictApi
         api.MapPost("/{model}:predict", PredictAsync)
             .WithName("Predict")
             .WithRouteGroup(GatewayRoutes.Predict)
+            .WithRouteGroupTimeout(app.ServiceProvider, GatewayRoutes.Predict)
             .WithSummary("Runs a model on an image or on JSON instances and answers its predictions.")
             .WithDescription(
                 "The gateway sends the body to preprocessing, its output to inference and inference's output to postprocessing, " +
@@ -61,17 +64,16 @@ public static class PredictApi
         TimeProvider timeProvider)
     {
         var started = timeProvider.GetTimestamp();
-        var (outcome, result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value).ConfigureAwait(false);
-        if (RouteTimeoutFeature.HasExpired(context) && !context.Features.Get<IHttpRequestLifetimeFeature>()!.RequestAborted.IsCancellationRequested)
+        var outcome = "canceled";
+        try
         {
-            // The route group's timeout cancelled the pipeline, not the client: 504, as on the proxied routes.
-            (outcome, result) = ("timeout", TypedResults.Problem(
-                "predict did not answer within its route group's timeout (Gateway:RouteGroups:predict:Timeout).",
-                statusCode: StatusCodes.Status504GatewayTimeout, title: "The request timed out"));
+            (outcome, var result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value).ConfigureAwait(false);
+            return result;
         }
-
-        metrics.PredictCompleted(model, outcome, timeProvider.GetElapsedTime(started));
-        return result;
+        finally
+        {
+            metrics.PredictCompleted(model, outcome, timeProvider.GetElapsedTime(started));
+        }
     }
 
     private static async Task<(string Outcome, Results<PooledBodyResult, ProblemHttpResult> Result)> PredictCoreAsync(
@@ -99,10 +101,6 @@ public static class PredictApi
         {
             return ("bad_request", TypedResults.Problem(exception.Message, statusCode: exception.StatusCode, title: "The request body could not be read"));
         }
-        catch (Exception exception) when (exception is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
-        {
-            return ("canceled", ClientGone());
-        }
 
         if (input is null)
         {
@@ -122,6 +120,10 @@ public static class PredictApi
             {
                 return ("success", PooledBodyResult.Json(result.TakeBody()));
             }
+
+            // The request's own token ended it: the client went away, or the route group's timeout passed. Either
+            // has no answer of its own here; the request timeouts middleware answers the one, the exception handler the other.
+            context.RequestAborted.ThrowIfCancellationRequested();
 
             if (result is { Outcome: HopOutcome.Overloaded })
             {
@@ -192,7 +194,7 @@ public static class PredictApi
                 $"No {hop} replica could be reached ({result.Attempts} tried): {result.Detail}."),
             HopOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"{hop} timed out",
                 $"{hop} did not answer within {options.HopTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s."),
-            _ => (StatusCodes.Status499ClientClosedRequest, "The client closed the request", $"The client went away while {hop} was working."),
+            _ => throw new UnreachableException($"A {result.Outcome} hop has no problem to tell."),
         };
 
         return TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["hop"] = hop });
@@ -200,9 +202,6 @@ public static class PredictApi
 
     private static ProblemHttpResult TooLarge(long? length, long limit) =>
         TypedResults.Problem(GatewayProblems.TooLargeDetail(GatewayRoutes.Predict, length, limit), statusCode: StatusCodes.Status413PayloadTooLarge, title: GatewayProblems.TooLargeTitle);
-
-    private static ProblemHttpResult ClientGone() =>
-        TypedResults.Problem("The client went away before its body arrived.", statusCode: StatusCodes.Status499ClientClosedRequest, title: "The client closed the request");
 
     /// <summary>The body is read by hand, so the document learns its forms here: an image, or JSON instances.</summary>
     private static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)

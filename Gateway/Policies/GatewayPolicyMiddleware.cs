@@ -7,18 +7,10 @@ using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Policies;
 
-/// <summary>Set on a request whose route group has a timeout, so the endpoint can tell a timeout from a client gone.</summary>
-internal sealed class RouteTimeoutFeature
-{
-    public bool Expired { get; set; }
-
-    public static bool HasExpired(HttpContext context) => context.Features.Get<RouteTimeoutFeature>()?.Expired == true;
-}
-
 /// <summary>
 /// The traffic policy of every routed request, in the order Kong's plugins run (key-auth, rate-limiting,
 /// request-transformer): consumer headers a client sent are dropped, the key is checked and hidden, the
-/// request is counted, its headers transformed, and it is given its route group's timeout.
+/// request is counted and its headers transformed.
 /// The gateway's own endpoints (health, metrics, docs, the development Try it page) have no route group and pass untouched.
 /// </summary>
 internal sealed class GatewayPolicyMiddleware(
@@ -28,8 +20,7 @@ internal sealed class GatewayPolicyMiddleware(
     IOptions<KeyAuthOptions> keyAuth,
     IOptions<RateLimitingOptions> rateLimiting,
     IOptions<RouteGroupPolicyOptions> routeGroups,
-    GatewayMetrics metrics,
-    TimeProvider timeProvider)
+    GatewayMetrics metrics)
 {
     private static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "No API key found in request" });
     private static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "Unauthorized" });
@@ -106,7 +97,7 @@ internal sealed class GatewayPolicyMiddleware(
         }
 
         Transform(context.Request.Headers, settings.Request);
-        return settings.Timeout is { } timeout ? WithTimeoutAsync(context, group, timeout) : next(context);
+        return next(context);
     }
 
     /// <summary>Kong request-transformer's order: remove, then rename, then add (only when absent).</summary>
@@ -132,37 +123,6 @@ internal sealed class GatewayPolicyMiddleware(
             {
                 headers[name] = value;
             }
-        }
-    }
-
-    private async Task WithTimeoutAsync(HttpContext context, string group, TimeSpan timeout)
-    {
-        var feature = new RouteTimeoutFeature();
-        context.Features.Set(feature);
-        var clientAborted = context.RequestAborted;
-        using var timer = new CancellationTokenSource(timeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, timer.Token);
-        using var registration = timer.Token.Register(static state => ((RouteTimeoutFeature)state!).Expired = true, feature);
-        context.RequestAborted = linked.Token;
-        try
-        {
-            await next(context).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (feature.Expired && !clientAborted.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            context.RequestAborted = clientAborted;
-        }
-
-        if (feature.Expired && !clientAborted.IsCancellationRequested && !context.Response.HasStarted)
-        {
-            metrics.Refused(group, "timeout");
-            context.Response.Clear();
-            await GatewayProblems.WriteAsync(
-                context, StatusCodes.Status504GatewayTimeout, "The request timed out",
-                $"{group} did not answer within {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (Gateway:RouteGroups:{group}:Timeout).").ConfigureAwait(false);
         }
     }
 

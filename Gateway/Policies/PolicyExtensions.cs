@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Timeouts;
 
 namespace MlPlatform.Gateway.Policies;
 
@@ -23,6 +24,7 @@ public static class PolicyExtensions
             .Configure<IConfiguration>((options, configuration) => configuration.GetSection(RouteGroupPolicyOptions.SectionName).Bind(options.Groups))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RouteGroupPolicyOptions>, ValidateRouteGroupPolicyOptions>();
+        builder.AddRouteGroupTimeouts();
 
         services.AddOptions<GatewayCorsOptions>().BindConfiguration(GatewayCorsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
@@ -54,7 +56,10 @@ public static class PolicyExtensions
         return builder;
     }
 
-    /// <summary>CORS first, so a preflight is answered without a key; then the per route group policy.</summary>
+    /// <summary>
+    /// CORS first, so a preflight is answered without a key; then the per route group policy; the route group's
+    /// request timeout last, so it covers forwarding and not the policy's own work.
+    /// </summary>
     public static IApplicationBuilder UseGatewayPolicies(this IApplicationBuilder app)
     {
         if (app.ApplicationServices.GetRequiredService<IOptions<GatewayCorsOptions>>().Value.AllowedOrigins.Count > 0)
@@ -62,6 +67,7 @@ public static class PolicyExtensions
             app.UseCors();
         }
 
-        return app.UseMiddleware<GatewayPolicyMiddleware>();
+        app.UseMiddleware<GatewayPolicyMiddleware>();
+        return app.UseRequestTimeouts();
     }
 }

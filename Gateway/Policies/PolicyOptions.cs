@@ -205,7 +205,7 @@ public sealed class GatewayCorsOptions
     public TimeSpan PreflightMaxAge { get; set; } = TimeSpan.FromMinutes(10);
 }
 
-/// <summary>The other per route group settings, from <c>Gateway:RouteGroups:{group}</c>, and header limits.</summary>
+/// <summary>The request transformation of each route group, from <c>Gateway:RouteGroups:{group}:Request</c>.</summary>
 public sealed class RouteGroupPolicyOptions
 {
     public const string SectionName = "Gateway:RouteGroups";
@@ -226,13 +226,10 @@ public sealed class RouteGroupPolicyOptions
     }
 }
 
-/// <summary>One route group's request transformation and overall timeout.</summary>
+/// <summary>One route group's request transformation; the group's <c>Timeout</c> belongs to the route group timeouts.</summary>
 public sealed class RouteGroupOptions
 {
     public RequestTransformOptions Request { get; set; } = new();
-
-    /// <summary>The longest a request may take, start to end of the upstream's answer; past it the client gets 504.</summary>
-    public TimeSpan? Timeout { get; set; }
 }
 
 internal static class RouteGroupSwitch

@@ -181,20 +181,22 @@ internal sealed class ValidateRateLimitingOptions(IConfiguration configuration) 
     }
 }
 
-/// <summary>Transformations, timeouts and CORS.</summary>
+/// <summary>Header names of each route group's transformation.</summary>
 internal sealed class ValidateRouteGroupPolicyOptions : IValidateOptions<RouteGroupPolicyOptions>
 {
     public ValidateOptionsResult Validate(string? name, RouteGroupPolicyOptions options)
     {
         var problems = new List<string>();
-        RouteGroup.CheckNames(problems, RouteGroupPolicyOptions.SectionName, options.Groups.Keys);
         foreach (var (group, settings) in options.Groups)
         {
-            var key = $"{RouteGroupPolicyOptions.SectionName}:{group}";
-            if (settings.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromHours(1)))
+            // Every key under the group makes an entry here: only one with a transformation is this validator's to name.
+            if (settings.Request is { Remove.Count: 0, Rename.Count: 0, Add.Count: 0 })
             {
-                problems.Add($"{key}:Timeout is {timeout}; it must be above 0 and at most 01:00:00.");
+                continue;
             }
+
+            var key = $"{RouteGroupPolicyOptions.SectionName}:{group}";
+            RouteGroup.CheckName(problems, $"{key}:Request", group);
 
             for (var i = 0; i < settings.Request.Remove.Count; i++)
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using MlPlatform.Gateway.Routes;
+using MlPlatform.Gateway.Timeouts;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -18,6 +19,7 @@ namespace MlPlatform.Gateway.Proxy;
 internal sealed class GatewayProxyConfigProvider(
     IOptions<ProxyOptions> proxyOptions,
     IOptions<BackendServicesOptions> backendOptions,
+    IOptions<RouteGroupTimeoutOptions> timeoutOptions,
     IStartupValidator startupValidator)
     : IProxyConfigProvider
 {
@@ -36,7 +38,7 @@ internal sealed class GatewayProxyConfigProvider(
                 // YARP loads this while endpoints are mapped, before start-up validation, and starts probing every
                 // replica at once: with any setting at fault the gateway will not start, so it gets nothing to probe.
                 startupValidator.Validate();
-                _config = Build(proxyOptions.Value, backendOptions.Value);
+                _config = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value);
             }
             catch (Exception exception) when (exception is OptionsValidationException or AggregateException)
             {
@@ -49,7 +51,7 @@ internal sealed class GatewayProxyConfigProvider(
         return _config;
     }
 
-    private static StaticProxyConfig Build(ProxyOptions options, BackendServicesOptions backends)
+    private static StaticProxyConfig Build(ProxyOptions options, BackendServicesOptions backends, RouteGroupTimeoutOptions timeouts)
     {
         var routes = GatewayRoutes.Proxied.Select(route =>
         {
@@ -58,6 +60,7 @@ internal sealed class GatewayProxyConfigProvider(
                 RouteId = route.RouteId,
                 ClusterId = route.ClusterId,
                 Match = new RouteMatch { Path = route.Prefix + "/{**rest}" },
+                TimeoutPolicy = timeouts.PolicyFor(route.RouteId),
             };
             return route.KeepPrefix ? config : config.WithTransformPathRemovePrefix(route.Prefix);
         }).ToArray();

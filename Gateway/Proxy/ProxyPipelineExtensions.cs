@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Timeouts;
 using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Proxy;
@@ -10,11 +11,12 @@ public static class ProxyPipelineExtensions
             .ConfigureEndpoints((endpoint, route) => endpoint.WithRouteGroup(route.RouteId));
 
     /// <summary>
-    /// YARP's standard pipeline with the gateway's steps in front: refuse what must not be forwarded,
-    /// then retry on another replica around load balancing and passive health.
+    /// YARP's standard pipeline with the gateway's steps in front: hand a route group's timeout back as one,
+    /// refuse what must not be forwarded, then retry on another replica around load balancing and passive health.
     /// </summary>
-    public static IReverseProxyApplicationBuilder UseGatewayProxyPipeline(this IReverseProxyApplicationBuilder proxy)
+    private static IReverseProxyApplicationBuilder UseGatewayProxyPipeline(this IReverseProxyApplicationBuilder proxy)
     {
+        proxy.Use(RethrowRequestTimeoutAsync);
         proxy.UseMiddleware<ProxyAdmissionMiddleware>();
         proxy.UseMiddleware<UpstreamTimingMiddleware>();
         proxy.UseMiddleware<ProxyRetryMiddleware>();
@@ -22,5 +24,19 @@ public static class ProxyPipelineExtensions
         proxy.UseLoadBalancing();
         proxy.UsePassiveHealthChecks();
         return proxy;
+    }
+
+    /// <summary>
+    /// YARP takes a cancelled <c>RequestAborted</c> for a client gone and answers 400 (dotnet/yarp#2662), also when the
+    /// route group's request timeout cancelled it: the cancellation goes on up, and the request timeouts middleware
+    /// answers with the group's 504.
+    /// </summary>
+    private static async Task RethrowRequestTimeoutAsync(HttpContext context, RequestDelegate next)
+    {
+        await next(context).ConfigureAwait(false);
+        if (context.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken is { IsCancellationRequested: true } timedOut && !context.Response.HasStarted)
+        {
+            throw new OperationCanceledException(timedOut);
+        }
     }
 }

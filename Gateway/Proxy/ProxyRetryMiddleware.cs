@@ -78,7 +78,7 @@ internal sealed class ProxyRetryMiddleware(
                 }
                 catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
                 {
-                    // Gone, or past the route group's timeout: the failed attempt's answer stands.
+                    // Gone, or past the route group's timeout, which the step in front answers: no attempt is left to make.
                     return;
                 }
             }
