@@ -1,6 +1,5 @@
 using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Extensions;
-using MlPlatform.Gateway.Policies;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Server;
 using MlPlatform.Gateway.TryIt;

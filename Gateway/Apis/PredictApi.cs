@@ -10,11 +10,12 @@ using MlPlatform.Contracts.Predictions;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
-using MlPlatform.Gateway.Policies;
+using MlPlatform.Gateway.KeyAuth;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Routes;
 using MlPlatform.Gateway.Timeouts;
+using MlPlatform.Gateway.Transforms;
 
 namespace MlPlatform.Gateway.Apis;
 
@@ -60,6 +61,7 @@ public static class PredictApi
         PredictPipeline pipeline,
         IOptions<BodyLimitOptions> bodyLimits,
         IOptions<ProxyOptions> options,
+        IOptions<RouteGroupTransformOptions> transforms,
         GatewayMetrics metrics,
         TimeProvider timeProvider)
     {
@@ -67,7 +69,7 @@ public static class PredictApi
         var outcome = "canceled";
         try
         {
-            (outcome, var result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value).ConfigureAwait(false);
+            (outcome, var result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value, transforms.Value).ConfigureAwait(false);
             return result;
         }
         finally
@@ -77,7 +79,7 @@ public static class PredictApi
     }
 
     private static async Task<(string Outcome, Results<PooledBodyResult, ProblemHttpResult> Result)> PredictCoreAsync(
-        string model, HttpContext context, PredictPipeline pipeline, BodyLimitOptions bodyLimits, ProxyOptions options)
+        string model, HttpContext context, PredictPipeline pipeline, BodyLimitOptions bodyLimits, ProxyOptions options, RouteGroupTransformOptions transforms)
     {
         var request = context.Request;
         var limit = bodyLimits.MaxRequestBodyBytesFor(GatewayRoutes.Predict);
@@ -110,7 +112,7 @@ public static class PredictApi
         PredictResult ended;
         using (input)
         {
-            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), ForwardedHeaders(context), context.RequestAborted).ConfigureAwait(false);
+            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), ForwardedHeaders(context, transforms), context.RequestAborted).ConfigureAwait(false);
         }
 
         var (hop, result) = ended;
@@ -139,7 +141,7 @@ public static class PredictApi
     /// headers the predict group's request transformation left, and X-Forwarded-For/Proto/Host. Nothing else of
     /// the client's request is copied, so no hop-by-hop header (Connection, Keep-Alive, TE, Upgrade...) goes on.
     /// </summary>
-    private static KeyValuePair<string, string>[] ForwardedHeaders(HttpContext context)
+    private static KeyValuePair<string, string>[] ForwardedHeaders(HttpContext context, RouteGroupTransformOptions transforms)
     {
         var request = context.Request;
         var headers = new List<KeyValuePair<string, string>>(8);
@@ -151,14 +153,14 @@ public static class PredictApi
             }
         }
 
-        if (context.RequestServices.GetRequiredService<IOptions<RouteGroupPolicyOptions>>().Value.For(GatewayRoutes.Predict) is { } group)
+        if (transforms.For(GatewayRoutes.Predict) is { } transform)
         {
-            foreach (var (name, _) in group.Request.Add)
+            foreach (var (name, _) in transform.Add)
             {
                 AddIfPresent(request, headers, name);
             }
 
-            foreach (var (_, name) in group.Request.Rename)
+            foreach (var (_, name) in transform.Rename)
             {
                 AddIfPresent(request, headers, name);
             }

@@ -3,12 +3,17 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MlPlatform.Gateway.Cors;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.KeyAuth;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
+using MlPlatform.Gateway.RateLimiting;
 using MlPlatform.Gateway.Routes;
 using MlPlatform.Gateway.Server;
+using MlPlatform.Gateway.Timeouts;
+using MlPlatform.Gateway.Transforms;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -97,4 +102,16 @@ public static class Extensions
 
         return builder;
     }
+
+    /// <summary>API keys, rate limits, request transformation, CORS and route group timeouts, all from configuration.</summary>
+    public static IHostApplicationBuilder AddGatewayPolicies(this IHostApplicationBuilder builder) =>
+        builder.AddGatewayCors().AddKeyAuth().AddRateLimiting().AddRequestTransforms().AddRouteGroupTimeouts();
+
+    /// <summary>
+    /// The traffic policy of every routed request, in the order Kong's plugins run: CORS first, so a preflight is
+    /// answered without a key, then key-auth, rate-limiting and request-transformer; the route group's request
+    /// timeout last, so it covers forwarding and not the policy's own work.
+    /// </summary>
+    public static IApplicationBuilder UseGatewayPolicies(this IApplicationBuilder app) =>
+        app.UseGatewayCors().UseKeyAuth().UseRateLimiting().UseRequestTransforms().UseRequestTimeouts();
 }

@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using MlPlatform.Contracts.Predictions;
-using MlPlatform.Gateway.Policies;
+using MlPlatform.Gateway.KeyAuth;
 
 namespace MlPlatform.Gateway.TryIt;
 
@@ -13,7 +13,7 @@ namespace MlPlatform.Gateway.TryIt;
 /// static-file middleware that would serve them in every environment.
 /// </summary>
 /// <remarks>
-/// These endpoints have no route group, so the policy middleware passes them without a key; the page's
+/// These endpoints have no route group, so no traffic policy applies to them; the page's
 /// predictions go to the public predict route and meet key-auth and rate limits like any client's.
 /// </remarks>
 public static class TryItPage

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
-namespace MlPlatform.Gateway.Policies;
+namespace MlPlatform.Gateway.KeyAuth;
 
 /// <summary>A consumer the gateway knows: what upstream services are told in <c>X-Consumer-ID</c> and <c>X-Consumer-Username</c>.</summary>
 internal sealed record Consumer(string Id, string Username);

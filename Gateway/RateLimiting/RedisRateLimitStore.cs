@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
 using StackExchange.Redis;
 
-namespace MlPlatform.Gateway.Policies;
+namespace MlPlatform.Gateway.RateLimiting;
 
 /// <summary>
 /// The connection to the Redis that holds shared counters (<c>ConnectionStrings:redis</c>), made before the

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.KeyAuth;
 
-namespace MlPlatform.Gateway.Policies;
+namespace MlPlatform.Gateway.RateLimiting;
 
 /// <summary>The decision on one request: refused or not, and the headers that tell the client where it stands.</summary>
 internal readonly record struct RateLimitDecision(bool Allowed, bool Unavailable, string? ExceededWindow, long RetryAfterSeconds);
@@ -41,9 +42,9 @@ internal sealed class RateLimiter
         _logger = logger;
     }
 
-    public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, string routeGroup, Consumer? consumer)
+    public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, string routeGroup)
     {
-        var identifier = Identifier(context, consumer);
+        var identifier = Identifier(context);
         var windows = _windows;
         if (_groupWindows.TryGetValue(routeGroup, out var own))
         {
@@ -105,14 +106,16 @@ internal sealed class RateLimiter
         return new RateLimitDecision(allowed == true, Unavailable: false, exceeded, Math.Max(1, retryAfter));
     }
 
-    private string Identifier(HttpContext context, Consumer? consumer)
+    private string Identifier(HttpContext context)
     {
-        // As in Kong, an identifier that cannot be had falls back to the client's address.
+        // As in Kong, an identifier that cannot be had falls back to the client's address. The consumer is the one
+        // key-auth named in X-Consumer-ID; it drops one a client sent, so no client picks whose limit it uses.
+        var headers = context.Request.Headers;
         switch (_options.LimitBy)
         {
-            case RateLimitBy.Consumer when consumer is not null:
-                return "consumer:" + consumer.Id;
-            case RateLimitBy.Header when context.Request.Headers[_options.HeaderName!] is { Count: > 0 } value && value[0] is { Length: > 0 } header:
+            case RateLimitBy.Consumer when headers[UpstreamHeaders.ConsumerId] is { Count: > 0 } id && id[0] is { Length: > 0 } consumer:
+                return "consumer:" + consumer;
+            case RateLimitBy.Header when headers[_options.HeaderName!] is { Count: > 0 } value && value[0] is { Length: > 0 } header:
                 return "header:" + header;
             case RateLimitBy.Path:
                 return "path:" + context.Request.Path.Value;

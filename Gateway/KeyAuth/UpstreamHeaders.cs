@@ -1,4 +1,6 @@
-namespace MlPlatform.Gateway.Policies;
+using MlPlatform.Gateway.Http;
+
+namespace MlPlatform.Gateway.KeyAuth;
 
 /// <summary>Headers the gateway sets for upstream services and a client may never set itself.</summary>
 internal static class UpstreamHeaders
@@ -9,5 +11,5 @@ internal static class UpstreamHeaders
     public static bool IsProtected(string header) =>
         string.Equals(header, ConsumerId, StringComparison.OrdinalIgnoreCase)
         || string.Equals(header, ConsumerUsername, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(header, Http.RequestId.HeaderName, StringComparison.OrdinalIgnoreCase);
+        || string.Equals(header, RequestId.HeaderName, StringComparison.OrdinalIgnoreCase);
 }

@@ -1,43 +1,9 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using MlPlatform.Gateway.Routes;
 
-namespace MlPlatform.Gateway.Policies;
-
-/// <summary>
-/// Key authentication after Kong's key-auth plugin (https://docs.konghq.com/hub/kong-inc/key-auth/), from
-/// <c>Gateway:KeyAuth</c>: consumers with hashed keys, looked for under <see cref="KeyNames"/> in headers and the query.
-/// </summary>
-public sealed class KeyAuthOptions
-{
-    public const string SectionName = "Gateway:KeyAuth";
-
-    /// <summary>Header and query parameter names a key may come in (Kong's <c>key_names</c>).</summary>
-    public List<string> KeyNames { get; set; } = [];
-
-    public bool KeyInHeader { get; set; } = true;
-
-    public bool KeyInQuery { get; set; } = true;
-
-    /// <summary>Whether each route group asks for a key; a group not named here does (Kong's plugin on every route).</summary>
-    public Dictionary<string, bool> RouteGroups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>Consumers by id; the id goes upstream as <c>X-Consumer-ID</c>.</summary>
-    public Dictionary<string, ConsumerOptions> Consumers { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>The key names in effect: <c>apikey</c> unless configured (a bound list appends to, never replaces, a default).</summary>
-    public IReadOnlyList<string> EffectiveKeyNames => KeyNames.Count > 0 ? KeyNames : ["apikey"];
-
-    public bool IsEnabledFor(string routeGroup) => RouteGroupSwitch.IsOn(RouteGroups, routeGroup);
-}
-
-/// <summary>One consumer: a name for upstream services and the SHA-256 (hex) of each of its keys; never a key itself.</summary>
-public sealed class ConsumerOptions
-{
-    public string? Username { get; set; }
-
-    public List<string> KeyHashes { get; set; } = [];
-}
+namespace MlPlatform.Gateway.RateLimiting;
 
 /// <summary>Where rate-limit counters live (Kong's <c>policy</c>).</summary>
 public enum RateLimitPolicy
@@ -113,19 +79,7 @@ public sealed class RateLimitingOptions
 
     public bool IsEnabledFor(string routeGroup) => For(routeGroup)?.Enabled ?? true;
 
-    public RouteGroupRateLimitOptions? For(string routeGroup)
-    {
-        // Configuration keys ignore case; the dictionary the binder fills may not.
-        foreach (var (group, options) in RouteGroups)
-        {
-            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
-            {
-                return options;
-            }
-        }
-
-        return null;
-    }
+    public RouteGroupRateLimitOptions? For(string routeGroup) => RouteGroup.TryGetSetting(RouteGroups, routeGroup, out var group) ? group : null;
 }
 
 /// <summary>
@@ -169,82 +123,4 @@ public sealed class RouteGroupRateLimitConverter : TypeConverter
     public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) => value is string text
         ? new RouteGroupRateLimitOptions { Enabled = bool.TryParse(text.Trim(), out var enabled) ? enabled : throw new FormatException($"'{text}' is neither true nor false.") }
         : base.ConvertFrom(context, culture, value);
-}
-
-/// <summary>
-/// Request header changes per route group after Kong's request-transformer plugin
-/// (https://docs.konghq.com/hub/kong-inc/request-transformer/), applied in its order: remove, rename, add.
-/// </summary>
-public sealed class RequestTransformOptions
-{
-    public List<string> Remove { get; set; } = [];
-
-    /// <summary>Old name to new name; the value is kept.</summary>
-    public Dictionary<string, string> Rename { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>Name to value, set only when the request lacks the header (Kong's <c>add</c>).</summary>
-    public Dictionary<string, string> Add { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-}
-
-/// <summary>The cross-origin policy, from <c>Gateway:Cors</c>; none when no origin is allowed.</summary>
-public sealed class GatewayCorsOptions
-{
-    public const string SectionName = "Gateway:Cors";
-
-    public List<string> AllowedOrigins { get; set; } = [];
-
-    public List<string> AllowedMethods { get; set; } = [];
-
-    public List<string> AllowedHeaders { get; set; } = [];
-
-    public List<string> ExposedHeaders { get; set; } = [];
-
-    public bool AllowCredentials { get; set; }
-
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
-    public TimeSpan PreflightMaxAge { get; set; } = TimeSpan.FromMinutes(10);
-}
-
-/// <summary>The request transformation of each route group, from <c>Gateway:RouteGroups:{group}:Request</c>.</summary>
-public sealed class RouteGroupPolicyOptions
-{
-    public const string SectionName = "Gateway:RouteGroups";
-
-    public Dictionary<string, RouteGroupOptions> Groups { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-
-    public RouteGroupOptions? For(string routeGroup)
-    {
-        foreach (var (group, options) in Groups)
-        {
-            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
-            {
-                return options;
-            }
-        }
-
-        return null;
-    }
-}
-
-/// <summary>One route group's request transformation; the group's <c>Timeout</c> belongs to the route group timeouts.</summary>
-public sealed class RouteGroupOptions
-{
-    public RequestTransformOptions Request { get; set; } = new();
-}
-
-internal static class RouteGroupSwitch
-{
-    public static bool IsOn(Dictionary<string, bool> switches, string routeGroup)
-    {
-        // Configuration keys ignore case; the dictionary the binder fills may not.
-        foreach (var (group, on) in switches)
-        {
-            if (string.Equals(group, routeGroup, StringComparison.OrdinalIgnoreCase))
-            {
-                return on;
-            }
-        }
-
-        return true;
-    }
 }

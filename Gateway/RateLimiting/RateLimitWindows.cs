@@ -1,4 +1,4 @@
-namespace MlPlatform.Gateway.Policies;
+namespace MlPlatform.Gateway.RateLimiting;
 
 /// <summary>The periods Kong's rate-limiting plugin counts in, each a fixed window aligned to UTC.</summary>
 public enum RateLimitPeriod

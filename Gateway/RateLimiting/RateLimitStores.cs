@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace MlPlatform.Gateway.Policies;
+namespace MlPlatform.Gateway.RateLimiting;
 
 /// <summary>
 /// Counts one request against every window of one identifier, atomically: either every window has room
