@@ -8,6 +8,7 @@ using Microsoft.OpenApi;
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Predictions;
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.ServiceDefaults;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.KeyAuth;
@@ -62,30 +63,28 @@ public static class PredictApi
         IOptions<BodyLimitOptions> bodyLimits,
         IOptions<ProxyOptions> options,
         IOptions<RouteGroupTransformOptions> transforms,
-        GatewayMetrics metrics,
-        TimeProvider timeProvider)
+        GatewayMetrics metrics)
     {
-        var started = timeProvider.GetTimestamp();
-        var outcome = "canceled";
         try
         {
-            (outcome, var result) = await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value, transforms.Value).ConfigureAwait(false);
-            return result;
+            return await PredictCoreAsync(model, context, pipeline, bodyLimits.Value, options.Value, transforms.Value).ConfigureAwait(false);
         }
         finally
         {
-            metrics.PredictCompleted(model, outcome, timeProvider.GetElapsedTime(started));
+            // http.server.request.duration's model tag, read as the request ends. Set last: a model's first
+            // request makes it known once inference has served it, and clients cannot add names of their own.
+            context.TagModel(metrics.ModelTag(model));
         }
     }
 
-    private static async Task<(string Outcome, Results<PooledBodyResult, ProblemHttpResult> Result)> PredictCoreAsync(
+    private static async Task<Results<PooledBodyResult, ProblemHttpResult>> PredictCoreAsync(
         string model, HttpContext context, PredictPipeline pipeline, BodyLimitOptions bodyLimits, ProxyOptions options, RouteGroupTransformOptions transforms)
     {
         var request = context.Request;
         var limit = bodyLimits.MaxRequestBodyBytesFor(GatewayRoutes.Predict);
         if (request.ContentLength > limit)
         {
-            return ("too_large", TooLarge(request.ContentLength, limit));
+            return TooLarge(request.ContentLength, limit);
         }
 
         // The reader below enforces the limit with a clean 413; Kestrel's own limit must not cut in first.
@@ -101,12 +100,12 @@ public static class PredictApi
         }
         catch (BadHttpRequestException exception)
         {
-            return ("bad_request", TypedResults.Problem(exception.Message, statusCode: exception.StatusCode, title: "The request body could not be read"));
+            return TypedResults.Problem(exception.Message, statusCode: exception.StatusCode, title: "The request body could not be read");
         }
 
         if (input is null)
         {
-            return ("too_large", TooLarge(null, limit));
+            return TooLarge(null, limit);
         }
 
         PredictResult ended;
@@ -120,7 +119,7 @@ public static class PredictApi
         {
             if (result.Succeeded)
             {
-                return ("success", PooledBodyResult.Json(result.TakeBody()));
+                return PooledBodyResult.Json(result.TakeBody());
             }
 
             // The request's own token ended it: the client went away, or the route group's timeout passed. Either
@@ -132,7 +131,7 @@ public static class PredictApi
                 context.Response.Headers.RetryAfter = result.RetryAfter ?? "1";
             }
 
-            return (HopInvoker.OutcomeName(result.Outcome), HopProblem(hop, result, options));
+            return HopProblem(hop, result, options);
         }
     }
 

@@ -6,15 +6,13 @@ using MlPlatform.ServiceDefaults;
 namespace MlPlatform.Gateway.Diagnostics;
 
 /// <summary>
-/// The meter <c>MlPlatform.Gateway</c>: predictions by model and outcome, their duration, each hop's
-/// duration, retries on another replica, and requests refused before forwarding.
+/// The meter <c>MlPlatform.Gateway</c>: each hop's duration, retries on another replica, requests refused before
+/// forwarding, and upstream calls. Requests themselves, predict by model too, are ASP.NET Core's
+/// <c>http.server.request.duration</c>.
 /// </summary>
 public sealed class GatewayMetrics
 {
     public const string MeterName = "MlPlatform.Gateway";
-
-    /// <summary>The model tag of a model inference has not served yet, so clients cannot grow the series without bound.</summary>
-    public const string UnknownModel = "unknown";
 
     // Models are a small, fixed repository; past this many the tag stops growing whatever happens.
     private const int MaxModelTags = 256;
@@ -22,8 +20,6 @@ public sealed class GatewayMetrics
     public static readonly ActivitySource ActivitySource = new(MeterName);
 
     private readonly ConcurrentDictionary<string, byte> _knownModels = new(StringComparer.Ordinal);
-    private readonly Counter<long> _predictions;
-    private readonly Histogram<double> _predictionDuration;
     private readonly Histogram<double> _hopDuration;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _refused;
@@ -34,8 +30,6 @@ public sealed class GatewayMetrics
     public GatewayMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _predictions = meter.CreateCounter<long>("mlplatform.gateway.predict.requests", "{request}", "Predict requests by model and outcome.");
-        _predictionDuration = meter.CreateHistogram<double>("mlplatform.gateway.predict.duration", "s", "Time from a predict request's arrival to its response.", advice: InstrumentBuckets.Seconds);
         _hopDuration = meter.CreateHistogram<double>("mlplatform.gateway.hop.duration", "s", "Time of one hop of a prediction, every replica tried included.", advice: InstrumentBuckets.Seconds);
         _retries = meter.CreateCounter<long>("mlplatform.gateway.retries", "{retry}", "Requests sent again to another replica, by service, route and reason.");
         _refused = meter.CreateCounter<long>("mlplatform.gateway.refused", "{request}", "Requests the gateway answered itself instead of forwarding, by route and reason.");
@@ -53,12 +47,8 @@ public sealed class GatewayMetrics
         }
     }
 
-    public void PredictCompleted(string model, string outcome, TimeSpan duration)
-    {
-        var tags = new TagList { { "model", _knownModels.ContainsKey(model) ? model : UnknownModel }, { "outcome", outcome } };
-        _predictions.Add(1, tags);
-        _predictionDuration.Record(duration.TotalSeconds, tags);
-    }
+    /// <summary>The model tag of a request for <paramref name="model"/>: its name once inference has served it, else <see cref="ModelMetricTag.Unknown"/>, so clients cannot grow the series without bound.</summary>
+    public string ModelTag(string model) => _knownModels.ContainsKey(model) ? model : ModelMetricTag.Unknown;
 
     public void HopCompleted(string hop, string outcome, TimeSpan duration) =>
         _hopDuration.Record(duration.TotalSeconds, new TagList { { "hop", hop }, { "outcome", outcome } });
