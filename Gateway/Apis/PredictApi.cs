@@ -111,7 +111,7 @@ public static class PredictApi
         PredictResult ended;
         using (input)
         {
-            ended = await pipeline.RunAsync(model, input, request.ContentType, RequestId.Of(context), ForwardedHeaders(context, transforms), context.RequestAborted).ConfigureAwait(false);
+            ended = await pipeline.RunAsync(context, model, input, ForwardedHeaders(context, transforms)).ConfigureAwait(false);
         }
 
         var (hop, result) = ended;

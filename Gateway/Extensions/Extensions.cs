@@ -16,6 +16,7 @@ using MlPlatform.Gateway.Timeouts;
 using MlPlatform.Gateway.Transforms;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.LoadBalancing;
 
 namespace MlPlatform.Gateway.Extensions;
 
@@ -87,7 +88,9 @@ public static class Extensions
                 UseProxy = false,
                 UseCookies = false,
             });
-        services.AddSingleton<ReplicaSelector>();
+        // One policy for proxied routes and hops, and the hops' in-flight count it weighs (it says why).
+        services.AddSingleton<HopAwareLoadBalancingPolicy>();
+        services.AddSingleton<ILoadBalancingPolicy>(provider => provider.GetRequiredService<HopAwareLoadBalancingPolicy>());
         services.AddSingleton<HopInvoker>();
         services.AddSingleton<PredictPipeline>();
 

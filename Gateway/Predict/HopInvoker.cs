@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Proxy;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
 namespace MlPlatform.Gateway.Predict;
@@ -17,10 +19,10 @@ namespace MlPlatform.Gateway.Predict;
 internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Body, string? ContentType, string? InferenceHeaderLength, string RequestId, KeyValuePair<string, string>[] Headers);
 
 /// <summary>
-/// Sends one hop of a prediction to a replica of its service, chosen from YARP's cluster state, and to
-/// another replica when that one fails; once every replica has been tried, to one already tried, after
-/// <see cref="ProxyOptions.RetryDelay"/> (with one Service address, that address again, where the next
-/// connection usually reaches another replica). Every hop is a pure function of its input, so sending it
+/// Sends one hop of a prediction to a replica of its service, chosen by the cluster's YARP load-balancing
+/// policy among the replicas tried least (<see cref="LeastTried"/>), and to another replica when that one
+/// fails; once every replica has been tried, to one already tried, after <see cref="ProxyOptions.RetryDelay"/>
+/// (with one Service address, that address again, where the next connection usually reaches another replica). Every hop is a pure function of its input, so sending it
 /// twice is harmless; what is retried and what is not:
 /// <list type="bullet">
 /// <item>transport failure (refused, reset, cut short): retried; the replica is reported to YARP's passive health, unless it is the service's only address;</item>
@@ -33,7 +35,8 @@ internal sealed class HopInvoker(
     IHttpClientFactory httpClientFactory,
     IProxyStateLookup proxyState,
     IDestinationHealthUpdater healthUpdater,
-    ReplicaSelector selector,
+    IEnumerable<ILoadBalancingPolicy> loadBalancingPolicies,
+    HopAwareLoadBalancingPolicy hopCounter,
     IOptions<ProxyOptions> options,
     GatewayMetrics metrics,
     TimeProvider timeProvider,
@@ -45,14 +48,19 @@ internal sealed class HopInvoker(
     private const int MaxErrorBodyBytes = 64 * 1024;
     private const int MaxDetailLength = 1000;
 
-    public async Task<HopResult> SendAsync(string hop, string model, HopRequest request, CancellationToken clientAborted)
+    // By name, as YARP's load balancing middleware finds a cluster's policy.
+    private readonly FrozenDictionary<string, ILoadBalancingPolicy> _policies =
+        loadBalancingPolicies.ToFrozenDictionary(policy => policy.Name, StringComparer.OrdinalIgnoreCase);
+
+    public async Task<HopResult> SendAsync(HttpContext context, string hop, string model, HopRequest request)
     {
+        var clientAborted = context.RequestAborted;
         var started = timeProvider.GetTimestamp();
         using var activity = GatewayMetrics.ActivitySource.StartActivity(hop);
         activity?.SetTag("mlplatform.hop", hop);
         activity?.SetTag("mlplatform.model", model);
 
-        var result = await SendCoreAsync(hop, model, request, clientAborted).ConfigureAwait(false);
+        var result = await SendCoreAsync(context, hop, model, request, clientAborted).ConfigureAwait(false);
 
         var outcome = OutcomeName(result.Outcome);
         metrics.HopCompleted(hop, outcome, timeProvider.GetElapsedTime(started));
@@ -77,7 +85,7 @@ internal sealed class HopInvoker(
         _ => "canceled",
     };
 
-    private async Task<HopResult> SendCoreAsync(string hop, string model, HopRequest request, CancellationToken clientAborted)
+    private async Task<HopResult> SendCoreAsync(HttpContext context, string hop, string model, HopRequest request, CancellationToken clientAborted)
     {
         var settings = options.Value;
         if (!proxyState.TryGetCluster(hop, out var cluster))
@@ -88,18 +96,21 @@ internal sealed class HopInvoker(
         using var timeout = new CancellationTokenSource(settings.HopTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, timeout.Token);
         var client = httpClientFactory.CreateClient(HttpClientName);
-        var tried = new List<DestinationState>(settings.MaxAttempts);
+        var policy = _policies[cluster.Model.Config.LoadBalancingPolicy ?? LoadBalancingPolicies.PowerOfTwoChoices];
+        List<DestinationState>? tried = null;
+        var attempts = 0;
         HopResult? failure = null;
 
-        while (tried.Count < settings.MaxAttempts && selector.Pick(cluster.DestinationsState.AvailableDestinations, tried) is { } destination)
+        while (attempts < settings.MaxAttempts
+            && policy.PickDestination(context, cluster, LeastTried.Of(cluster.DestinationsState.AvailableDestinations, tried)) is { } destination)
         {
             if (failure is not null)
             {
                 metrics.Retried(hop, "predict", OutcomeName(failure.Outcome));
             }
 
-            var again = ReplicaSelector.WasTried(tried, destination);
-            tried.Add(destination);
+            var again = LeastTried.WasTried(tried, destination);
+            attempts++;
             HopResult attempt;
             try
             {
@@ -124,7 +135,7 @@ internal sealed class HopInvoker(
             catch (Exception exception) when (exception is HttpRequestException or IOException or OperationCanceledException)
             {
                 var reason = TransportFailures.Describe(exception);
-                GatewayLog.HopAttemptFailed(logger, hop, tried.Count, destination.DestinationId, $"{reason} ({TransportFailures.RootCause(exception)})");
+                GatewayLog.HopAttemptFailed(logger, hop, attempts, destination.DestinationId, $"{reason} ({TransportFailures.RootCause(exception)})");
                 // A lone destination is a Service address: a refused or reset connection is one replica behind
                 // it, not the address. HealthyOrPanic would hand it back at once anyway, so taking it out
                 // would change nothing but the logs, which would then say it was out.
@@ -137,7 +148,7 @@ internal sealed class HopInvoker(
                 attempt = HopResult.Unreachable(reason);
             }
 
-            attempt.Attempts = tried.Count;
+            attempt.Attempts = attempts;
             if (attempt.Outcome is HopOutcome.Success or HopOutcome.Rejected)
             {
                 failure?.Dispose();
@@ -149,9 +160,11 @@ internal sealed class HopInvoker(
                 return attempt;
             }
 
+            // Only now: a hop that succeeds at once, as nearly all do, needs no list.
+            (tried ??= new List<DestinationState>(settings.MaxAttempts)).Add(destination);
             if (attempt.Outcome != HopOutcome.Unreachable)
             {
-                GatewayLog.HopAttemptFailed(logger, hop, tried.Count, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}");
+                GatewayLog.HopAttemptFailed(logger, hop, attempts, destination.DestinationId, $"{attempt.Status}: {attempt.Detail}");
             }
 
             if (failure is null || attempt.Weight >= failure.Weight)
@@ -161,7 +174,7 @@ internal sealed class HopInvoker(
             }
             else
             {
-                failure.Attempts = tried.Count;
+                failure.Attempts = attempts;
                 attempt.Dispose();
             }
         }
@@ -173,7 +186,7 @@ internal sealed class HopInvoker(
 
     private async Task<HopResult> AttemptAsync(HttpClient client, DestinationState destination, HopRequest request, ProxyOptions settings, CancellationToken cancellationToken)
     {
-        using var lease = selector.Start(destination);
+        using var lease = hopCounter.StartHop(destination);
         using var message = new HttpRequestMessage(HttpMethod.Post, destination.Model.Config.Address.TrimEnd('/') + request.Path)
         {
             Content = new ReadOnlyMemoryContent(request.Body),

@@ -11,14 +11,14 @@ internal readonly record struct PredictResult(string Hop, HopResult Result);
 /// <summary>One prediction: the client's body to preprocessing, its output to inference, that output to postprocessing.</summary>
 internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
 {
-    public async Task<PredictResult> RunAsync(string model, PooledBody input, string? contentType, string requestId, KeyValuePair<string, string>[] headers, CancellationToken cancellationToken)
+    public async Task<PredictResult> RunAsync(HttpContext context, string model, PooledBody input, KeyValuePair<string, string>[] headers)
     {
         var escaped = Uri.EscapeDataString(model);
+        var requestId = RequestId.Of(context);
 
         var preprocessed = await hops.SendAsync(
-            BackendServices.Preprocessing, model,
-            new HopRequest($"/v1/preprocess/{escaped}", input.Memory, contentType, null, requestId, headers),
-            cancellationToken).ConfigureAwait(false);
+            context, BackendServices.Preprocessing, model,
+            new HopRequest($"/v1/preprocess/{escaped}", input.Memory, context.Request.ContentType, null, requestId, headers)).ConfigureAwait(false);
         if (!preprocessed.Succeeded)
         {
             return new(BackendServices.Preprocessing, preprocessed);
@@ -28,9 +28,8 @@ internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
         using (preprocessed)
         {
             inferred = await hops.SendAsync(
-                BackendServices.Inference, model,
-                new HopRequest($"/v2/models/{escaped}/infer", preprocessed.Body!.Memory, preprocessed.ContentType, preprocessed.InferenceHeaderLength, requestId, headers),
-                cancellationToken).ConfigureAwait(false);
+                context, BackendServices.Inference, model,
+                new HopRequest($"/v2/models/{escaped}/infer", preprocessed.Body!.Memory, preprocessed.ContentType, preprocessed.InferenceHeaderLength, requestId, headers)).ConfigureAwait(false);
         }
 
         if (!inferred.Succeeded)
@@ -43,9 +42,8 @@ internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
         using (inferred)
         {
             var postprocessed = await hops.SendAsync(
-                BackendServices.Postprocessing, model,
-                new HopRequest($"/v1/postprocess/{escaped}", inferred.Body!.Memory, inferred.ContentType, inferred.InferenceHeaderLength, requestId, headers),
-                cancellationToken).ConfigureAwait(false);
+                context, BackendServices.Postprocessing, model,
+                new HopRequest($"/v1/postprocess/{escaped}", inferred.Body!.Memory, inferred.ContentType, inferred.InferenceHeaderLength, requestId, headers)).ConfigureAwait(false);
             return new(BackendServices.Postprocessing, postprocessed);
         }
     }

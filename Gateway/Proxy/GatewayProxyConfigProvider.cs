@@ -6,7 +6,6 @@ using MlPlatform.Gateway.Timeouts;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
-using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Transforms;
 
 namespace MlPlatform.Gateway.Proxy;
@@ -68,7 +67,7 @@ internal sealed class GatewayProxyConfigProvider(
         var clusters = BackendServices.All.Select(service => new ClusterConfig
         {
             ClusterId = service,
-            LoadBalancingPolicy = LoadBalancingPolicies.PowerOfTwoChoices,
+            LoadBalancingPolicy = HopAwareLoadBalancingPolicy.PolicyName,
             Destinations = (backends.Replicas.GetValueOrDefault(service) ?? [])
                 .Select((replica, index) => (Id: DestinationId(service, index), replica.Uri, replica.Value))
                 .Where(d => d.Uri is not null)

@@ -42,7 +42,7 @@ internal sealed class ProxyRetryMiddleware(
 
         var body = TrackBody(context);
         var idempotent = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
-        var tried = new List<DestinationState>(maxAttempts);
+        List<DestinationState>? tried = null;
         while (true)
         {
             await next(context).ConfigureAwait(false);
@@ -57,20 +57,22 @@ internal sealed class ProxyRetryMiddleware(
                 return;
             }
 
+            // Only now: a request answered at once, as nearly all are, needs no list.
+            tried ??= new List<DestinationState>(maxAttempts);
             tried.Add(failed);
             if (tried.Count >= maxAttempts)
             {
                 return;
             }
 
-            var remaining = ReplicaSelector.LeastTried(candidates, tried);
+            var remaining = LeastTried.Of(candidates, tried);
             var reason = IsConnectFailure(error) ? "connect" : "transport";
             // YARP has already logged the failure with its exception.
             GatewayLog.ProxyRetrying(logger, proxy.Route.Config.RouteId, tried.Count, failed.DestinationId, reason);
             metrics.Retried(proxy.Route.Config.ClusterId!, "proxy", reason);
 
             // The least tried are all tried as often, so the first says whether this attempt repeats an address.
-            if (ReplicaSelector.WasTried(tried, remaining[0]) && settings.RetryDelay > TimeSpan.Zero)
+            if (LeastTried.WasTried(tried, remaining[0]) && settings.RetryDelay > TimeSpan.Zero)
             {
                 try
                 {
