@@ -108,30 +108,30 @@ public static class PredictApi
             return TooLarge(null, limit);
         }
 
-        PredictResult ended;
+        PipelineOutcome outcome;
         using (input)
         {
-            ended = await pipeline.RunAsync(context, model, input, ForwardedHeaders(context, transforms)).ConfigureAwait(false);
+            outcome = await pipeline.RunAsync(context, model, input, ForwardedHeaders(context, transforms)).ConfigureAwait(false);
         }
 
-        var (hop, result) = ended;
-        using (result)
+        var (hop, reply) = outcome;
+        using (reply)
         {
-            if (result.Succeeded)
+            if (reply.Succeeded)
             {
-                return PooledBodyResult.Json(result.TakeBody());
+                return PooledBodyResult.Json(reply.TakeBody());
             }
 
             // The request's own token ended it: the client went away, or the route group's timeout passed. Either
             // has no answer of its own here; the request timeouts middleware answers the one, the exception handler the other.
             context.RequestAborted.ThrowIfCancellationRequested();
 
-            if (result is { Outcome: HopOutcome.Overloaded })
+            if (reply is { Outcome: HopOutcome.Overloaded })
             {
-                context.Response.Headers.RetryAfter = result.RetryAfter ?? "1";
+                context.Response.Headers.RetryAfter = reply.RetryAfter ?? "1";
             }
 
-            return HopProblem(hop, result, options);
+            return HopProblem(hop, reply, options);
         }
     }
 
@@ -182,20 +182,20 @@ public static class PredictApi
     }
 
     /// <summary>A failed hop as problem details that name it, in the title and in <c>hop</c>.</summary>
-    private static ProblemHttpResult HopProblem(string hop, HopResult result, ProxyOptions options)
+    private static ProblemHttpResult HopProblem(string hop, HopReply reply, ProxyOptions options)
     {
-        var (status, title, detail) = result.Outcome switch
+        var (status, title, detail) = reply.Outcome switch
         {
-            HopOutcome.Rejected => (result.Status, $"{hop} rejected the request", result.Detail),
+            HopOutcome.Rejected => (reply.Status, $"{hop} rejected the request", reply.Detail),
             HopOutcome.Overloaded => (StatusCodes.Status503ServiceUnavailable, $"{hop} is overloaded",
-                $"Every {hop} replica tried ({result.Attempts}) is busy: {result.Detail}. Retry after the time in Retry-After."),
+                $"Every {hop} replica tried ({reply.Attempts}) is busy: {reply.Detail}. Retry after the time in Retry-After."),
             HopOutcome.Failed => (StatusCodes.Status502BadGateway, $"{hop} failed",
-                $"{hop} failed on every replica tried ({result.Attempts}); the last answered {result.Status}: {result.Detail}."),
+                $"{hop} failed on every replica tried ({reply.Attempts}); the last answered {reply.Status}: {reply.Detail}."),
             HopOutcome.Unreachable => (StatusCodes.Status502BadGateway, $"{hop} is unreachable",
-                $"No {hop} replica could be reached ({result.Attempts} tried): {result.Detail}."),
+                $"No {hop} replica could be reached ({reply.Attempts} tried): {reply.Detail}."),
             HopOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, $"{hop} timed out",
                 $"{hop} did not answer within {options.HopTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s."),
-            _ => throw new UnreachableException($"A {result.Outcome} hop has no problem to tell."),
+            _ => throw new UnreachableException($"A {reply.Outcome} hop has no problem to tell."),
         };
 
         return TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["hop"] = hop });

@@ -52,7 +52,7 @@ internal sealed class HopInvoker(
     private readonly FrozenDictionary<string, ILoadBalancingPolicy> _policies =
         loadBalancingPolicies.ToFrozenDictionary(policy => policy.Name, StringComparer.OrdinalIgnoreCase);
 
-    public async Task<HopResult> SendAsync(HttpContext context, string hop, string model, HopRequest request)
+    public async Task<HopReply> SendAsync(HttpContext context, string hop, string model, HopRequest request)
     {
         var clientAborted = context.RequestAborted;
         var started = timeProvider.GetTimestamp();
@@ -60,18 +60,18 @@ internal sealed class HopInvoker(
         activity?.SetTag("mlplatform.hop", hop);
         activity?.SetTag("mlplatform.model", model);
 
-        var result = await SendCoreAsync(context, hop, model, request, clientAborted).ConfigureAwait(false);
+        var reply = await SendCoreAsync(context, hop, model, request, clientAborted).ConfigureAwait(false);
 
-        var outcome = OutcomeName(result.Outcome);
+        var outcome = OutcomeName(reply.Outcome);
         metrics.HopCompleted(hop, outcome, timeProvider.GetElapsedTime(started));
         activity?.SetTag("mlplatform.hop.outcome", outcome);
-        activity?.SetTag("mlplatform.hop.attempts", result.Attempts);
-        if (!result.Succeeded)
+        activity?.SetTag("mlplatform.hop.attempts", reply.Attempts);
+        if (!reply.Succeeded)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, result.Detail);
+            activity?.SetStatus(ActivityStatusCode.Error, reply.Detail);
         }
 
-        return result;
+        return reply;
     }
 
     public static string OutcomeName(HopOutcome outcome) => outcome switch
@@ -85,12 +85,12 @@ internal sealed class HopInvoker(
         _ => "canceled",
     };
 
-    private async Task<HopResult> SendCoreAsync(HttpContext context, string hop, string model, HopRequest request, CancellationToken clientAborted)
+    private async Task<HopReply> SendCoreAsync(HttpContext context, string hop, string model, HopRequest request, CancellationToken clientAborted)
     {
         var settings = options.Value;
         if (!proxyState.TryGetCluster(hop, out var cluster))
         {
-            return HopResult.Unreachable($"no {hop} replica is configured");
+            return HopReply.Unreachable($"no {hop} replica is configured");
         }
 
         using var timeout = new CancellationTokenSource(settings.HopTimeout, timeProvider);
@@ -99,7 +99,7 @@ internal sealed class HopInvoker(
         var policy = _policies[cluster.Model.Config.LoadBalancingPolicy ?? LoadBalancingPolicies.PowerOfTwoChoices];
         List<DestinationState>? tried = null;
         var attempts = 0;
-        HopResult? failure = null;
+        HopReply? failure = null;
 
         while (attempts < settings.MaxAttempts
             && policy.PickDestination(context, cluster, LeastTried.Of(cluster.DestinationsState.AvailableDestinations, tried)) is { } destination)
@@ -111,7 +111,7 @@ internal sealed class HopInvoker(
 
             var again = LeastTried.WasTried(tried, destination);
             attempts++;
-            HopResult attempt;
+            HopReply attempt;
             try
             {
                 if (again && settings.RetryDelay > TimeSpan.Zero)
@@ -124,13 +124,13 @@ internal sealed class HopInvoker(
             catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
             {
                 failure?.Dispose();
-                return HopResult.Canceled();
+                return HopReply.Canceled();
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
             {
                 failure?.Dispose();
                 GatewayLog.HopTimedOut(logger, hop, model, settings.HopTimeout);
-                return HopResult.TimedOut();
+                return HopReply.TimedOut();
             }
             catch (Exception exception) when (exception is HttpRequestException or IOException or OperationCanceledException)
             {
@@ -145,7 +145,7 @@ internal sealed class HopInvoker(
                     GatewayLog.ReplicaTakenOut(logger, hop, destination.DestinationId, settings.ReactivationPeriod);
                 }
 
-                attempt = HopResult.Unreachable(reason);
+                attempt = HopReply.Unreachable(reason);
             }
 
             attempt.Attempts = attempts;
@@ -179,12 +179,12 @@ internal sealed class HopInvoker(
             }
         }
 
-        failure ??= HopResult.Unreachable($"no {hop} replica is available");
+        failure ??= HopReply.Unreachable($"no {hop} replica is available");
         GatewayLog.HopFailed(logger, hop, model, failure.Detail);
         return failure;
     }
 
-    private async Task<HopResult> AttemptAsync(HttpClient client, DestinationState destination, HopRequest request, ProxyOptions settings, CancellationToken cancellationToken)
+    private async Task<HopReply> AttemptAsync(HttpClient client, DestinationState destination, HopRequest request, ProxyOptions settings, CancellationToken cancellationToken)
     {
         using var lease = hopCounter.StartHop(destination);
         using var message = new HttpRequestMessage(HttpMethod.Post, destination.Model.Config.Address.TrimEnd('/') + request.Path)
@@ -219,16 +219,16 @@ internal sealed class HopInvoker(
             {
                 var body = await PooledBody.ReadAsync(stream, response.Content.Headers.ContentLength, settings.MaxHopResponseBytes, cancellationToken).ConfigureAwait(false);
                 return body is null
-                    ? HopResult.Failed(status, $"its response is larger than the {settings.MaxHopResponseBytes} bytes the gateway accepts")
-                    : HopResult.Success(status, body, response.Content.Headers.ContentType?.ToString(), HeaderValue(response, ProtocolParameters.HeaderContentLength));
+                    ? HopReply.Failed(status, $"its response is larger than the {settings.MaxHopResponseBytes} bytes the gateway accepts")
+                    : HopReply.Success(status, body, response.Content.Headers.ContentType?.ToString(), HeaderValue(response, ProtocolParameters.HeaderContentLength));
             }
 
             var detail = await ReadDetailAsync(stream, response, cancellationToken).ConfigureAwait(false);
             return status switch
             {
-                >= 400 and < 500 => HopResult.Rejected(status, detail),
-                StatusCodes.Status503ServiceUnavailable => HopResult.Overloaded(detail, HeaderValue(response, "Retry-After")),
-                _ => HopResult.Failed(status, detail),
+                >= 400 and < 500 => HopReply.Rejected(status, detail),
+                StatusCodes.Status503ServiceUnavailable => HopReply.Overloaded(detail, HeaderValue(response, "Retry-After")),
+                _ => HopReply.Failed(status, detail),
             };
         }
     }

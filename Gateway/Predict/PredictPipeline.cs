@@ -5,13 +5,13 @@ using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Predict;
 
-/// <summary>The hop that ended a prediction and how: the postprocessing hop's success, or the first hop that failed.</summary>
-internal readonly record struct PredictResult(string Hop, HopResult Result);
+/// <summary>How a run of the pipeline ended: the hop that ended it and its reply, postprocessing's success or the first hop that failed.</summary>
+internal readonly record struct PipelineOutcome(string Hop, HopReply Reply);
 
 /// <summary>One prediction: the client's body to preprocessing, its output to inference, that output to postprocessing.</summary>
 internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
 {
-    public async Task<PredictResult> RunAsync(HttpContext context, string model, PooledBody input, KeyValuePair<string, string>[] headers)
+    public async Task<PipelineOutcome> RunAsync(HttpContext context, string model, PooledBody input, KeyValuePair<string, string>[] headers)
     {
         var escaped = Uri.EscapeDataString(model);
         var requestId = RequestId.Of(context);
@@ -24,7 +24,7 @@ internal sealed class PredictPipeline(HopInvoker hops, GatewayMetrics metrics)
             return new(BackendServices.Preprocessing, preprocessed);
         }
 
-        HopResult inferred;
+        HopReply inferred;
         using (preprocessed)
         {
             inferred = await hops.SendAsync(

@@ -28,10 +28,10 @@ public enum HopOutcome
     Canceled,
 }
 
-/// <summary>The end of one hop: the winning replica's response, or why there is none. Owns the response body.</summary>
-internal sealed class HopResult : IDisposable
+/// <summary>What one hop came back with: the winning replica's body, or why there is none. Owns the body.</summary>
+internal sealed class HopReply : IDisposable
 {
-    private HopResult(HopOutcome outcome)
+    private HopReply(HopOutcome outcome)
     {
         Outcome = outcome;
     }
@@ -67,23 +67,23 @@ internal sealed class HopResult : IDisposable
         _ => 0,
     };
 
-    public static HopResult Success(int status, PooledBody body, string? contentType, string? inferenceHeaderLength) =>
+    public static HopReply Success(int status, PooledBody body, string? contentType, string? inferenceHeaderLength) =>
         new(HopOutcome.Success) { Status = status, Body = body, ContentType = contentType, InferenceHeaderLength = inferenceHeaderLength };
 
-    public static HopResult Rejected(int status, string detail) => new(HopOutcome.Rejected) { Status = status, Detail = detail };
+    public static HopReply Rejected(int status, string detail) => new(HopOutcome.Rejected) { Status = status, Detail = detail };
 
-    public static HopResult Overloaded(string detail, string? retryAfter) =>
+    public static HopReply Overloaded(string detail, string? retryAfter) =>
         new(HopOutcome.Overloaded) { Status = StatusCodes.Status503ServiceUnavailable, Detail = detail, RetryAfter = retryAfter };
 
-    public static HopResult Failed(int status, string detail) => new(HopOutcome.Failed) { Status = status, Detail = detail };
+    public static HopReply Failed(int status, string detail) => new(HopOutcome.Failed) { Status = status, Detail = detail };
 
-    public static HopResult Unreachable(string detail) => new(HopOutcome.Unreachable) { Detail = detail };
+    public static HopReply Unreachable(string detail) => new(HopOutcome.Unreachable) { Detail = detail };
 
-    public static HopResult TimedOut() => new(HopOutcome.TimedOut);
+    public static HopReply TimedOut() => new(HopOutcome.TimedOut);
 
-    public static HopResult Canceled() => new(HopOutcome.Canceled);
+    public static HopReply Canceled() => new(HopOutcome.Canceled);
 
-    /// <summary>Hands the body over to whoever writes it; the result no longer returns it to the pool.</summary>
+    /// <summary>Hands the body over to whoever writes it; the reply no longer returns it to the pool.</summary>
     public PooledBody TakeBody()
     {
         var body = Body ?? throw new InvalidOperationException("Only a successful hop has a body.");
