@@ -8,7 +8,6 @@ using Microsoft.OpenApi;
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Predictions;
 using MlPlatform.Contracts.Protocol;
-using MlPlatform.ServiceDefaults;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.KeyAuth;
@@ -17,6 +16,7 @@ using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Routes;
 using MlPlatform.Gateway.Timeouts;
 using MlPlatform.Gateway.Transforms;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Gateway.Apis;
 
@@ -71,8 +71,8 @@ public static class PredictApi
         }
         finally
         {
-            // http.server.request.duration's model tag, read as the request ends. Set last: a model's first
-            // request makes it known once inference has served it, and clients cannot add names of their own.
+            // http.server.request.duration's model tag, read as the request ends. Set at the end, when inference may
+            // have served the model for the first time; a name it never served is tagged unknown, so no client adds series.
             context.TagModel(metrics.ModelTag(model));
         }
     }
@@ -122,8 +122,9 @@ public static class PredictApi
                 return PooledBodyResult.Json(reply.TakeBody());
             }
 
-            // The request's own token ended it: the client went away, or the route group's timeout passed. Either
-            // has no answer of its own here; the request timeouts middleware answers the one, the exception handler the other.
+            // A hop the request's own token ended (the client went away, or the route group's timeout passed) has no
+            // answer of its own: the cancellation goes on up, for the request timeouts middleware to answer the one
+            // and the exception handler the other.
             context.RequestAborted.ThrowIfCancellationRequested();
 
             if (reply is { Outcome: HopOutcome.Overloaded })

@@ -22,8 +22,8 @@ internal readonly record struct HopRequest(string Path, ReadOnlyMemory<byte> Bod
 /// Sends one hop of a prediction to a replica of its service, chosen by the cluster's YARP load-balancing
 /// policy among the replicas tried least (<see cref="LeastTried"/>), and to another replica when that one
 /// fails; once every replica has been tried, to one already tried, after <see cref="ProxyOptions.RetryDelay"/>
-/// (with one Service address, that address again, where the next connection usually reaches another replica). Every hop is a pure function of its input, so sending it
-/// twice is harmless; what is retried and what is not:
+/// (with one Service address, that address again, where the next connection usually reaches another replica).
+/// Every hop is a pure function of its input, so sending it twice is harmless; what is retried and what is not:
 /// <list type="bullet">
 /// <item>transport failure (refused, reset, cut short): retried; the replica is reported to YARP's passive health, unless it is the service's only address;</item>
 /// <item>5xx, 503 included (a full queue on one replica says nothing of the next): retried;</item>
@@ -74,7 +74,7 @@ internal sealed class HopInvoker(
         return reply;
     }
 
-    public static string OutcomeName(HopOutcome outcome) => outcome switch
+    private static string OutcomeName(HopOutcome outcome) => outcome switch
     {
         HopOutcome.Success => "success",
         HopOutcome.Rejected => "rejected",

@@ -1,5 +1,4 @@
 using MlPlatform.Contracts.Buffers;
-using MlPlatform.Gateway.Http;
 
 namespace MlPlatform.Gateway.Predict;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Routes;
-using Yarp.ReverseProxy.Model;
 
 namespace MlPlatform.Gateway.Proxy;
 

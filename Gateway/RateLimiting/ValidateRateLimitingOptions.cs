@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Routes;
-using StackExchange.Redis;
 
 namespace MlPlatform.Gateway.RateLimiting;
 
