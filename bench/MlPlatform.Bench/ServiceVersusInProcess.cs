@@ -29,7 +29,7 @@ internal static class ServiceVersusInProcess
         using var client = new HttpClient { BaseAddress = service.BaseAddress };
         HttpRequestMessage Infer() => V2Binary.Infer(model.Name, request);
 
-        // The service's session settings (Services/Inference/Repository/ServedModel.cs) for this config.
+        // The service's session settings (Services/Inference/Repository/ServedModelLoader.cs) for this config.
         using var options = new SessionOptions
         {
             IntraOpNumThreads = threads,

@@ -5,9 +5,9 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.Inference.Batching;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Execution;
-using MlPlatform.Inference.Extensions;
 using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Apis;
@@ -84,7 +84,7 @@ public static class InferenceProtocolApi
         string? version,
         HttpContext context,
         ModelRepository repository,
-        IOptions<InferenceOptions> options,
+        IOptions<InferenceProtocolOptions> options,
         InferenceMetrics metrics,
         TimeProvider timeProvider,
         ILogger<InferenceProtocolLogCategory> logger)
@@ -104,10 +104,10 @@ public static class InferenceProtocolApi
     }
 
     private static async Task<(int Status, Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>> Result)> InferCoreAsync(
-        string model, string? version, HttpContext context, ModelRepository repository, InferenceOptions options, ILogger logger)
+        string model, string? version, HttpContext context, ModelRepository repository, InferenceProtocolOptions options, ILogger logger)
     {
         var lookup = repository.Find(model, version);
-        if (lookup.Model is not { } served || lookup.Scheduler is not { } scheduler || !repository.IsReady)
+        if (lookup.Model is not { } served || lookup.Batcher is not { } batcher || !repository.IsReady)
         {
             var notFound = NotFoundOrLoading(lookup, repository);
             return (notFound.StatusCode ?? StatusCodes.Status404NotFound, notFound);
@@ -166,7 +166,7 @@ public static class InferenceProtocolApi
 
         try
         {
-            using var response = await scheduler.SubmitAsync(job).ConfigureAwait(false);
+            using var response = await batcher.SubmitAsync(job).ConfigureAwait(false);
             return (StatusCodes.Status200OK, Encode(response, request));
         }
         catch (InferenceProtocolException exception)

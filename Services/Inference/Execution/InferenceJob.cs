@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using MlPlatform.Contracts.Protocol;
-using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;
 
@@ -54,9 +53,3 @@ internal sealed class InferenceJob(ServedModel model, InferenceRequest request, 
         return true;
     }
 }
-
-/// <summary>ONNX Runtime refused to run a request, almost always because of the values it carried.</summary>
-internal sealed class InferenceExecutionException(string message) : Exception(message);
-
-/// <summary>The model's queue is full; the client should retry later.</summary>
-internal sealed class QueueFullException(string message) : Exception(message);

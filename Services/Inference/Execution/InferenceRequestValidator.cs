@@ -1,5 +1,4 @@
 using MlPlatform.Contracts.Protocol;
-using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;
 

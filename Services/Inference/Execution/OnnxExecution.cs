@@ -3,7 +3,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Protocol;
-using MlPlatform.Inference.Repository;
 
 namespace MlPlatform.Inference.Execution;
 

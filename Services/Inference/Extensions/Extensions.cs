@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using MlPlatform.Inference.Apis;
 using MlPlatform.Inference.Diagnostics;
@@ -10,16 +10,19 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddInferenceServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<InferenceOptions>()
-            .BindConfiguration(InferenceOptions.SectionName)
+        builder.Services.AddOptions<InferenceProtocolOptions>()
+            .BindConfiguration(InferenceProtocolOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<InferenceOptions>, ValidateInferenceOptions>();
+        builder.Services.AddOptions<ModelRepositoryOptions>()
+            .BindConfiguration(ModelRepositoryOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ModelRepositoryOptions>, ValidateModelRepositoryOptions>();
 
-        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
-            .Configure<IOptions<InferenceOptions>>((kestrel, inference) =>
+        builder.Services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<InferenceProtocolOptions>>((kestrel, protocol) =>
                 // Our own reader answers 413 in the protocol's error format; Kestrel's limit only backs it up.
-                kestrel.Limits.MaxRequestBodySize = inference.Value.MaxRequestBodyBytes + 1);
+                kestrel.Limits.MaxRequestBodySize = protocol.Value.MaxRequestBodyBytes + 1);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InferenceMetrics>();
@@ -29,17 +32,4 @@ public static class Extensions
 
         return builder;
     }
-
-    /// <summary>Answers anything unexpected in the protocol's error format, never with a stack trace.</summary>
-    public static IApplicationBuilder UseInferenceErrorHandler(this IApplicationBuilder app) =>
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-            ExceptionHandler = async context =>
-            {
-                var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-                var message = exception is BadHttpRequestException bad ? bad.Message : "internal error; the server log has the details";
-                await InferenceProtocolApi.Error(context.Response.StatusCode, message).ExecuteAsync(context).ConfigureAwait(false);
-            },
-        });
 }

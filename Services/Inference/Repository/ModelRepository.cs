@@ -1,14 +1,15 @@
+using MlPlatform.Inference.Batching;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Execution;
 
 namespace MlPlatform.Inference.Repository;
 
 /// <summary>The versions of one model, highest first.</summary>
-internal sealed class ModelEntry(ModelDefinition definition, IReadOnlyList<(ServedModel Model, ModelScheduler Scheduler)> versions)
+internal sealed class ModelEntry(ModelDefinition definition, IReadOnlyList<(ServedModel Model, DynamicBatcher Batcher)> versions)
 {
     public ModelDefinition Definition { get; } = definition;
 
-    public IReadOnlyList<(ServedModel Model, ModelScheduler Scheduler)> Versions { get; } = versions;
+    public IReadOnlyList<(ServedModel Model, DynamicBatcher Batcher)> Versions { get; } = versions;
 
     public IReadOnlyList<string> VersionTexts { get; } = versions.Select(v => v.Model.VersionText).ToArray();
 }
@@ -34,23 +35,13 @@ internal sealed class ModelRepository(InferenceMetrics metrics, TimeProvider tim
         var problems = new List<string>();
         foreach (var definition in definitions)
         {
-            var versions = new List<(ServedModel, ModelScheduler)>();
+            var versions = new List<(ServedModel, DynamicBatcher)>();
             foreach (var (version, path) in definition.Versions)
             {
                 try
                 {
-                    var model = ServedModel.Load(definition, version, path);
-                    try
-                    {
-                        ModelWarmUp.Run(model);
-                    }
-                    catch
-                    {
-                        model.Dispose();
-                        throw;
-                    }
-
-                    versions.Add((model, new ModelScheduler(model, metrics, timeProvider)));
+                    var model = ServedModelLoader.Load(definition, version, path);
+                    versions.Add((model, new DynamicBatcher(model, metrics, timeProvider)));
                 }
                 catch (ModelRepositoryException exception)
                 {
@@ -80,15 +71,15 @@ internal sealed class ModelRepository(InferenceMetrics metrics, TimeProvider tim
 
         if (version is null)
         {
-            var (model, scheduler) = entry.Versions[0];
-            return new ModelLookup(entry, model, scheduler, null);
+            var (model, batcher) = entry.Versions[0];
+            return new ModelLookup(entry, model, batcher, null);
         }
 
-        foreach (var (model, scheduler) in entry.Versions)
+        foreach (var (model, batcher) in entry.Versions)
         {
             if (model.VersionText == version)
             {
-                return new ModelLookup(entry, model, scheduler, null);
+                return new ModelLookup(entry, model, batcher, null);
             }
         }
 
@@ -100,13 +91,13 @@ internal sealed class ModelRepository(InferenceMetrics metrics, TimeProvider tim
         _ready = false;
         foreach (var entry in _models.Values)
         {
-            foreach (var (model, scheduler) in entry.Versions)
+            foreach (var (model, batcher) in entry.Versions)
             {
-                await scheduler.DisposeAsync().ConfigureAwait(false);
+                await batcher.DisposeAsync().ConfigureAwait(false);
                 model.Dispose();
             }
         }
     }
 }
 
-internal readonly record struct ModelLookup(ModelEntry? Entry, ServedModel? Model, ModelScheduler? Scheduler, string? Error);
+internal readonly record struct ModelLookup(ModelEntry? Entry, ServedModel? Model, DynamicBatcher? Batcher, string? Error);

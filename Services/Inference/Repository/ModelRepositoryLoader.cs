@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using MlPlatform.Inference.Diagnostics;
-using MlPlatform.Inference.Extensions;
 
 namespace MlPlatform.Inference.Repository;
 
@@ -10,7 +9,7 @@ namespace MlPlatform.Inference.Repository;
 /// </summary>
 internal sealed class ModelRepositoryLoader(
     ModelRepository repository,
-    IOptions<InferenceOptions> options,
+    IOptions<ModelRepositoryOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<ModelRepositoryLoader> logger) : BackgroundService
 {

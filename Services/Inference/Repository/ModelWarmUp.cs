@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MlPlatform.Inference.Execution;
 
 namespace MlPlatform.Inference.Repository;
 
@@ -9,7 +10,7 @@ namespace MlPlatform.Inference.Repository;
 /// </summary>
 internal static class ModelWarmUp
 {
-    public static void Run(ServedModel model)
+    public static void Run(ServedModel model, string modelPath)
     {
         var names = new string[model.Inputs.Count];
         var values = new OrtValue[model.Inputs.Count];
@@ -35,7 +36,7 @@ internal static class ModelWarmUp
         catch (OnnxRuntimeException exception)
         {
             throw new ModelRepositoryException(
-                [$"{model.Definition.Versions.First(v => v.Version == model.Version).ModelPath}: the warm-up run on zeros failed: {exception.Message}"]);
+                [$"{modelPath}: the warm-up run on zeros failed: {exception.Message}"]);
         }
         finally
         {

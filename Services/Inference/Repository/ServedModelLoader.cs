@@ -1,57 +1,17 @@
-using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.Inference.Execution;
 
 namespace MlPlatform.Inference.Repository;
 
-/// <summary>An input or output of a model graph. -1 marks a dynamic dimension.</summary>
-internal sealed record TensorSpec(string Name, TensorDataType DataType, TensorElementType ElementType, long[] Shape)
+/// <summary>
+/// Makes one version of a model of the repository servable: its ONNX Runtime session with the config's settings,
+/// its inputs and outputs from the graph, checked against the config, and one warm-up run.
+/// </summary>
+internal static class ServedModelLoader
 {
-    public TensorMetadata ToMetadata() => new(Name, DataType.ProtocolName, Shape);
-}
-
-/// <summary>One version of one model, with its ONNX Runtime session.</summary>
-internal sealed class ServedModel : IDisposable
-{
-    private readonly InferenceSession _session;
-
-    private ServedModel(ModelDefinition definition, long version, InferenceSession session, TensorSpec[] inputs, TensorSpec[] outputs)
-    {
-        Definition = definition;
-        Version = version;
-        VersionText = version.ToString(CultureInfo.InvariantCulture);
-        _session = session;
-        Inputs = inputs;
-        Outputs = outputs;
-        OutputNames = Array.ConvertAll(outputs, output => output.Name);
-    }
-
-    public ModelDefinition Definition { get; }
-
-    public string Name => Definition.Name;
-
-    public ModelConfig Config => Definition.Config;
-
-    public long Version { get; }
-
-    public string VersionText { get; }
-
-    public IReadOnlyList<TensorSpec> Inputs { get; }
-
-    public IReadOnlyList<TensorSpec> Outputs { get; }
-
-    public IReadOnlyList<string> OutputNames { get; }
-
-    /// <summary>Whether requests are queued and merged along the first dimension.</summary>
-    public bool IsBatched => Config.MaxBatchSize > 0;
-
-    public InferenceSession Session => _session;
-
-    /// <summary>Shared by every run of this model: options are read-only once set, and ONNX Runtime requires an instance.</summary>
-    public RunOptions RunOptions { get; } = new();
-
-    /// <summary>Creates the session and reads inputs and outputs from the graph.</summary>
+    /// <summary>Creates the session, reads inputs and outputs from the graph and runs the model once.</summary>
     /// <exception cref="ModelRepositoryException">The file is not a model this server can serve.</exception>
     public static ServedModel Load(ModelDefinition definition, long version, string modelPath)
     {
@@ -68,11 +28,12 @@ internal sealed class ServedModel : IDisposable
             }
         }
 
+        TensorSpec[] inputs, outputs;
         try
         {
             var problems = new List<string>();
-            var inputs = ReadSpecs(session.InputMetadata, session.InputNames, modelPath, "input", problems);
-            var outputs = ReadSpecs(session.OutputMetadata, session.OutputNames, modelPath, "output", problems);
+            inputs = ReadSpecs(session.InputMetadata, session.InputNames, modelPath, "input", problems);
+            outputs = ReadSpecs(session.OutputMetadata, session.OutputNames, modelPath, "output", problems);
 
             if (definition.Config.MaxBatchSize > 0)
             {
@@ -89,12 +50,22 @@ internal sealed class ServedModel : IDisposable
             {
                 throw new ModelRepositoryException(problems);
             }
-
-            return new ServedModel(definition, version, session, inputs, outputs);
         }
         catch
         {
             session.Dispose();
+            throw;
+        }
+
+        var model = new ServedModel(definition.Name, definition.Config, version, session, inputs, outputs);
+        try
+        {
+            ModelWarmUp.Run(model, modelPath);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
             throw;
         }
     }
@@ -169,18 +140,5 @@ internal sealed class ServedModel : IDisposable
             _ => (false, default(TensorDataType)),
         };
         return supported;
-    }
-
-    public ModelMetadataResponse ToMetadata(IReadOnlyList<string> versions) => new(
-        Name,
-        versions,
-        Config.Platform,
-        Inputs.Select(input => input.ToMetadata()).ToArray(),
-        Outputs.Select(output => output.ToMetadata()).ToArray());
-
-    public void Dispose()
-    {
-        _session.Dispose();
-        RunOptions.Dispose();
     }
 }

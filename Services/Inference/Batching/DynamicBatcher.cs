@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Diagnostics;
-using MlPlatform.Inference.Repository;
+using MlPlatform.Inference.Execution;
 
-namespace MlPlatform.Inference.Execution;
+namespace MlPlatform.Inference.Batching;
 
 /// <summary>
-/// Decides how a model's requests reach ONNX Runtime. A model with <c>max_batch_size</c> 0 runs each
-/// request as it comes; a batched one queues them and merges those that arrive together, as
-/// Triton's dynamic batcher does.
+/// The dynamic batcher of one model version, as Triton's: a batched model's requests are queued and those
+/// that arrive together merged into one ONNX Runtime execution. A model with <c>max_batch_size</c> 0 runs
+/// each request as it comes.
 /// </summary>
-internal sealed class ModelScheduler : IAsyncDisposable
+internal sealed class DynamicBatcher : IAsyncDisposable
 {
     private readonly ServedModel _model;
     private readonly InferenceMetrics _metrics;
@@ -24,7 +24,7 @@ internal sealed class ModelScheduler : IAsyncDisposable
     private readonly int[] _preferredBatchSizes;
     private readonly TimeSpan _maxQueueDelay;
 
-    public ModelScheduler(ServedModel model, InferenceMetrics metrics, TimeProvider timeProvider)
+    public DynamicBatcher(ServedModel model, InferenceMetrics metrics, TimeProvider timeProvider)
     {
         _model = model;
         _metrics = metrics;

@@ -1,21 +1,20 @@
 using Microsoft.Extensions.Options;
-using MlPlatform.Inference.Repository;
 
-namespace MlPlatform.Inference.Extensions;
+namespace MlPlatform.Inference.Repository;
 
 /// <summary>
 /// The model repository is part of the settings: it is checked with them, before the server starts, every
 /// problem named by the file and the field, so a repository that cannot be served stops start-up the way a
 /// bad setting does. Only the configs are read here; the models are loaded, and may still fail, afterwards.
 /// </summary>
-internal sealed class ValidateInferenceOptions : IValidateOptions<InferenceOptions>
+internal sealed class ValidateModelRepositoryOptions : IValidateOptions<ModelRepositoryOptions>
 {
-    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+    public ValidateOptionsResult Validate(string? name, ModelRepositoryOptions options)
     {
         if (options.ModelRepository is { } configured && string.IsNullOrWhiteSpace(configured))
         {
             return ValidateOptionsResult.Fail(
-                $"{InferenceOptions.SectionName}:{nameof(InferenceOptions.ModelRepository)} is empty; set it to the folder that holds your models, " +
+                $"{ModelRepositoryOptions.SectionName}:{nameof(ModelRepositoryOptions.ModelRepository)} is empty; set it to the folder that holds your models, " +
                 $"or leave it unset to serve {ModelRepositoryLocation.DefaultFolderName}/ in the working directory.");
         }
 
