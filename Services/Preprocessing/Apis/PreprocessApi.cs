@@ -7,8 +7,8 @@ using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Preprocessing.Diagnostics;
-using MlPlatform.Preprocessing.Extensions;
 using MlPlatform.Preprocessing.Imaging;
+using MlPlatform.Preprocessing.Limits;
 
 namespace MlPlatform.Preprocessing.Apis;
 

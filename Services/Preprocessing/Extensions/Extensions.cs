@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Preprocessing.Diagnostics;
 using MlPlatform.Preprocessing.Imaging;
+using MlPlatform.Preprocessing.Limits;
 
 namespace MlPlatform.Preprocessing.Extensions;
 

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MlPlatform.Preprocessing.Extensions;
+namespace MlPlatform.Preprocessing.Limits;
 
-/// <summary>Settings of the preprocessing service, from the <c>Preprocessing</c> configuration section.</summary>
+/// <summary>The limits of the preprocessing service, from the <c>Preprocessing</c> configuration section.</summary>
 public sealed class PreprocessingOptions
 {
     public const string SectionName = "Preprocessing";

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
-using MlPlatform.Preprocessing.Extensions;
 
-namespace MlPlatform.Preprocessing.Imaging;
+namespace MlPlatform.Preprocessing.Limits;
 
 /// <summary>
 /// Bounds how many requests decode and transform at once. The work is CPU-bound, so more at once
