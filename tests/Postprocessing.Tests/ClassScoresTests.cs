@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using MlPlatform.Contracts.Protocol;
-using MlPlatform.Postprocessing.Extensions;
+using MlPlatform.Postprocessing.Apis;
 using MlPlatform.Postprocessing.Processing;
 
 namespace MlPlatform.Postprocessing.Tests;

@@ -8,7 +8,6 @@ using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Postprocessing.Diagnostics;
-using MlPlatform.Postprocessing.Extensions;
 using MlPlatform.Postprocessing.Processing;
 
 namespace MlPlatform.Postprocessing.Apis;
@@ -148,40 +147,40 @@ public static class PostprocessApi
 
             using (response)
             {
-                return Predict(model, plan, response, metrics, logger);
+                return WritePredictResponse(model, plan, response, metrics, logger);
             }
         }
     }
 
-    private static Outcome Predict(string model, PostprocessPlan plan, InferenceResponse response, PostprocessingMetrics metrics, ILogger logger)
+    private static Outcome WritePredictResponse(string model, PostprocessPlan plan, InferenceResponse response, PostprocessingMetrics metrics, ILogger logger)
     {
         using var activity = PostprocessingMetrics.ActivitySource.StartActivity("postprocess");
         activity?.SetTag("mlplatform.model", model);
 
-        var predictions = new PooledBufferWriter(4096);
+        var body = new PooledBufferWriter(4096);
         try
         {
             string? error;
             int rows;
-            using (var writer = new Utf8JsonWriter(predictions, new JsonWriterOptions { Encoder = PostprocessPlan.Encoder }))
+            using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = PostprocessPlan.Encoder }))
             {
-                error = PredictionsWriter.TryWrite(writer, response, plan, logger, out rows);
+                error = PredictResponseWriter.TryWrite(writer, response, plan, logger, out rows);
             }
 
             if (error is not null)
             {
-                predictions.Dispose();
+                body.Dispose();
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
                 return Refuse(logger, model, modelKnown: true, StatusCodes.Status400BadRequest, error);
             }
 
             activity?.SetTag("mlplatform.predictions", rows);
             metrics.Predicted(model, rows);
-            return new Outcome(PooledBodyResult.Json(predictions), ModelKnown: true);
+            return new Outcome(PooledBodyResult.Json(body), ModelKnown: true);
         }
         catch
         {
-            predictions.Dispose();
+            body.Dispose();
             throw;
         }
     }

@@ -1,4 +1,5 @@
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.Postprocessing.Apis;
 using MlPlatform.Postprocessing.Diagnostics;
 using MlPlatform.Postprocessing.Processing;
 
@@ -6,8 +7,8 @@ namespace MlPlatform.Postprocessing.Extensions;
 
 public static class Extensions
 {
-    /// <summary>The inference service as service discovery names it (<c>services:inference:http:0</c>).</summary>
-    public const string InferenceAddress = "http://inference";
+    /// <summary>The service-discovery address of the inference service (<c>services:inference:http:0</c>), which serves model configs.</summary>
+    public const string InferenceServiceAddress = "http://inference";
 
     public static IHostApplicationBuilder AddPostprocessingServices(this IHostApplicationBuilder builder)
     {
@@ -17,7 +18,7 @@ public static class Extensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddHttpClient<ModelConfigClient>(client => client.BaseAddress = new Uri(InferenceAddress));
+        builder.Services.AddHttpClient<ModelConfigClient>(client => client.BaseAddress = new Uri(InferenceServiceAddress));
 
         // A typed client is transient, and each instance would start with an empty config cache;
         // one instance keeps the cache for the life of the service.

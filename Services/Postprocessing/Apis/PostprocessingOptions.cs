@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace MlPlatform.Postprocessing.Extensions;
+namespace MlPlatform.Postprocessing.Apis;
 
-/// <summary>Settings of the postprocessing service, from the <c>Postprocessing</c> configuration section.</summary>
+/// <summary>What the postprocess endpoint accepts, from the <c>Postprocessing</c> configuration section.</summary>
 public sealed class PostprocessingOptions
 {
     public const string SectionName = "Postprocessing";

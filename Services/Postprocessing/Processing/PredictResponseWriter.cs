@@ -10,7 +10,7 @@ namespace MlPlatform.Postprocessing.Processing;
 /// Writes a model's inference response as a <see cref="PredictResponse"/>, one prediction per row of the scores
 /// output, straight to the buffer the response is sent from.
 /// </summary>
-internal static class PredictionsWriter
+internal static class PredictResponseWriter
 {
     private static readonly JsonEncodedText Predictions = JsonEncodedText.Encode(PredictFields.Predictions);
     private static readonly JsonEncodedText Label = JsonEncodedText.Encode(PredictFields.Label);
