@@ -14,6 +14,10 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
 {
     private const int Pixels = 28 * 28;
 
+    private const string RequestCount = "http_server_request_duration_seconds_count";
+
+    private const string InferRoute = "http_route=\"/v2/models/{model}/infer\"";
+
     [Fact]
     public async Task ServerMetadata_Get_NamesServerAndBinaryExtension()
     {
@@ -38,14 +42,24 @@ public sealed class BundledModelTests(BundledModelsFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task Metrics_AfterAnInference_ExposeInferenceMeter()
+    public async Task Metrics_AfterInferences_CountThemByModelAndStatus()
     {
+        string[] mnist = [InferRoute, "model=\"mnist\"", "http_response_status_code=\"200\""];
+        string[] unknown = [InferRoute, "model=\"unknown\"", "http_response_status_code=\"404\""];
+        var before = await PrometheusMetrics.ReadAsync(fixture.Client, RequestCount, mnist);
+        var unknownBefore = await PrometheusMetrics.ReadAsync(fixture.Client, RequestCount, unknown);
+
         await InferDigitAsync(new float[Pixels]);
+        using (await fixture.Client.PostAsync("/v2/models/metrics-unknown-model/infer", new StringContent("{}", Encoding.UTF8, "application/json")))
+        {
+        }
 
+        Assert.Equal(before + 1, await PrometheusMetrics.ReadUntilAsync(fixture.Client, before + 1, RequestCount, mnist));
+        Assert.Equal(unknownBefore + 1, await PrometheusMetrics.ReadUntilAsync(fixture.Client, unknownBefore + 1, RequestCount, unknown));
+        Assert.Equal(before + 1, await PrometheusMetrics.ReadAsync(fixture.Client, "http_server_request_duration_seconds_bucket", [.. mnist, "le=\"+Inf\""]));
         var text = await fixture.Client.GetStringAsync("/metrics");
-
-        Assert.Contains("mlplatform_inference_requests_total{", text);
         Assert.Contains("mlplatform_inference_compute_duration_seconds_bucket{", text);
+        Assert.DoesNotContain("metrics-unknown-model", text);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.TestSupport;
 
 namespace MlPlatform.Inference.Tests;
 
@@ -126,7 +127,7 @@ public sealed class GeneratedModelTests(GeneratedModelsFixture fixture) : IClass
     [Fact]
     public async Task Infer_ConcurrentRequestsToABatchedModel_RunAsOneExecutionAndSplitBack()
     {
-        var before = await ProtocolHttp.ReadMetricAsync(fixture.Client, "mlplatform_inference_executions_total", "model=\"offset\"");
+        var before = await PrometheusMetrics.ReadAsync(fixture.Client, "mlplatform_inference_executions_total", "model=\"offset\"");
 
         // preferred_batch_size is 4 with a 2 s queue delay: four requests arriving together make one batch.
         var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
@@ -139,7 +140,7 @@ public sealed class GeneratedModelTests(GeneratedModelsFixture fixture) : IClass
             return await ProtocolHttp.InferAsync(fixture.Client, "/v2/models/offset/infer", request, binary: true);
         }));
 
-        var after = await ProtocolHttp.ReadMetricAsync(fixture.Client, "mlplatform_inference_executions_total", "model=\"offset\"");
+        var after = await PrometheusMetrics.ReadAsync(fixture.Client, "mlplatform_inference_executions_total", "model=\"offset\"");
         for (var i = 0; i < responses.Length; i++)
         {
             Assert.Equal(i.ToString(CultureInfo.InvariantCulture), responses[i].Id);

@@ -54,19 +54,4 @@ internal static class ProtocolHttp
 
     public static InferenceTensor Output(InferenceResponse response, string name) =>
         response.Outputs.Single(output => output.Name == name);
-
-    /// <summary>The value of one metric series in Prometheus text, or 0 when it has not been recorded yet.</summary>
-    public static async Task<double> ReadMetricAsync(HttpClient client, string name, string labelFragment)
-    {
-        var text = await client.GetStringAsync("/metrics");
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(labelFragment, StringComparison.Ordinal))
-            {
-                return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using MlPlatform.TestSupport;
 using static MlPlatform.Postprocessing.Tests.PostprocessHttp;
@@ -20,36 +19,25 @@ public sealed class ServiceTests(ServicesFixture fixture)
     }
 
     [Fact]
-    public async Task Metrics_AfterRequests_CountThemByModelAndOutcome()
+    public async Task Metrics_AfterRequests_CountThemByModelAndStatus()
     {
+        const string Count = "http_server_request_duration_seconds_count";
+        string[] wide = ["model=\"wide\"", "http_response_status_code=\"200\""];
+        string[] unknown = ["model=\"unknown\"", "http_response_status_code=\"404\""];
+        var client = fixture.Postprocessing.Client;
         var forwarded = await InferAsync(fixture.Inference.Client, TestModels.Wide, Request("x", [1, TestModels.WideClasses], new float[TestModels.WideClasses], binaryOutput: false));
-        var before = await ReadMetricAsync("mlplatform_postprocessing_requests_total", "model=\"wide\",outcome=\"success\"");
+        var before = await PrometheusMetrics.ReadAsync(client, Count, wide);
+        var unknownBefore = await PrometheusMetrics.ReadAsync(client, Count, unknown);
 
-        using (await PostprocessAsync(fixture.Postprocessing.Client, TestModels.Wide, forwarded))
-        using (await PostprocessJsonAsync(fixture.Postprocessing.Client, "metrics-unknown-model", "{}"))
+        using (await PostprocessAsync(client, TestModels.Wide, forwarded))
+        using (await PostprocessJsonAsync(client, "metrics-unknown-model", "{}"))
         {
         }
 
-        Assert.Equal(before + 1, await ReadMetricAsync("mlplatform_postprocessing_requests_total", "model=\"wide\",outcome=\"success\""));
-        Assert.True(await ReadMetricAsync("mlplatform_postprocessing_requests_total", "model=\"unknown\",outcome=\"not_found\"") >= 1);
-        var text = await fixture.Postprocessing.Client.GetStringAsync("/metrics");
-        Assert.Contains("mlplatform_postprocessing_request_duration_seconds_bucket{", text);
-        Assert.Contains("le=\"0.0001\"", text);
-        Assert.DoesNotContain("metrics-unknown-model", text);
-    }
-
-    private async Task<double> ReadMetricAsync(string name, string labels)
-    {
-        var text = await fixture.Postprocessing.Client.GetStringAsync("/metrics");
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
-            {
-                return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
+        Assert.Equal(before + 1, await PrometheusMetrics.ReadUntilAsync(client, before + 1, Count, wide));
+        Assert.Equal(unknownBefore + 1, await PrometheusMetrics.ReadUntilAsync(client, unknownBefore + 1, Count, unknown));
+        Assert.Equal(before + 1, await PrometheusMetrics.ReadAsync(client, "http_server_request_duration_seconds_bucket", [.. wide, "le=\"+Inf\""]));
+        Assert.DoesNotContain("metrics-unknown-model", await client.GetStringAsync("/metrics"));
     }
 }
 

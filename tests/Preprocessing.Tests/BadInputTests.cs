@@ -83,13 +83,14 @@ public sealed class BadInputTests(BundledServicesFixture fixture) : IClassFixtur
     public async Task Preprocess_HugeImageHeader_IsRefusedWithoutDecoding()
     {
         // Decoding 20000x20000 RGBA would take 1.6 GB and seconds; a refusal from the header takes neither.
+        string[] tooLarge = ["model=\"mnist\"", "http_response_status_code=\"413\""];
+        var before = await PrometheusMetrics.ReadAsync(fixture.Preprocessing.Client, "http_server_request_duration_seconds_count", tooLarge);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var response = await fixture.Preprocessing.Client.PostAsync("/v1/preprocess/mnist", PreprocessHttp.Content(DigitImages.PngHeader(20_000, 20_000), "image/png"));
 
         await PreprocessHttp.AssertProblemAsync(response, 413, "20000x20000");
         Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(2));
-        var metrics = await fixture.Preprocessing.Client.GetStringAsync("/metrics");
-        Assert.Matches("mlplatform_preprocessing_requests_total\\{[^}]*model=\"mnist\"[^}]*outcome=\"too_large\"", metrics);
+        Assert.Equal(before + 1, await PrometheusMetrics.ReadUntilAsync(fixture.Preprocessing.Client, before + 1, "http_server_request_duration_seconds_count", tooLarge));
     }
 
     private static (byte[] Body, string? ContentType) Body(string name)

@@ -9,6 +9,7 @@ using MlPlatform.Inference.Batching;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Execution;
 using MlPlatform.Inference.Repository;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Inference.Apis;
 
@@ -56,24 +57,24 @@ public static class InferenceProtocolApi
             .ToArray());
 
     internal static Results<Ok<ModelMetadataResponse>, JsonHttpResult<InferenceErrorResponse>> GetModelMetadata(
-        string model, string? version, ModelRepository repository)
+        string model, string? version, HttpContext context, ModelRepository repository)
     {
-        var lookup = repository.Find(model, version);
+        var lookup = Find(context, repository, model, version);
         return lookup.Model is { } served
             ? TypedResults.Ok(served.ToMetadata(version is null ? lookup.Entry!.VersionTexts : [served.VersionText]))
             : NotFoundOrLoading(lookup, repository);
     }
 
-    internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetModelReady(string model, string? version, ModelRepository repository)
+    internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetModelReady(string model, string? version, HttpContext context, ModelRepository repository)
     {
-        var lookup = repository.Find(model, version);
+        var lookup = Find(context, repository, model, version);
         return lookup.Model is not null && repository.IsReady ? TypedResults.Ok() : NotFoundOrLoading(lookup, repository);
     }
 
     internal static Results<JsonHttpResult<ModelConfig>, JsonHttpResult<InferenceErrorResponse>> GetModelConfig(
-        string model, string? version, ModelRepository repository)
+        string model, string? version, HttpContext context, ModelRepository repository)
     {
-        var lookup = repository.Find(model, version);
+        var lookup = Find(context, repository, model, version);
         return lookup.Model is { } served
             ? TypedResults.Json(served.Config, ProtocolJsonContext.Default.ModelConfig)
             : NotFoundOrLoading(lookup, repository);
@@ -85,40 +86,21 @@ public static class InferenceProtocolApi
         HttpContext context,
         ModelRepository repository,
         IOptions<InferenceProtocolOptions> options,
-        InferenceMetrics metrics,
-        TimeProvider timeProvider,
         ILogger<InferenceProtocolLogCategory> logger)
     {
-        var started = timeProvider.GetTimestamp();
-        var (status, result) = await InferCoreAsync(model, version, context, repository, options.Value, logger).ConfigureAwait(false);
-        var outcome = status switch
-        {
-            StatusCodes.Status200OK => "success",
-            StatusCodes.Status404NotFound => "not_found",
-            StatusCodes.Status413PayloadTooLarge => "too_large",
-            StatusCodes.Status503ServiceUnavailable => "overloaded",
-            _ => "bad_request",
-        };
-        metrics.RequestCompleted(status == StatusCodes.Status404NotFound ? "unknown" : model, outcome, timeProvider.GetElapsedTime(started));
-        return result;
-    }
-
-    private static async Task<(int Status, Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>> Result)> InferCoreAsync(
-        string model, string? version, HttpContext context, ModelRepository repository, InferenceProtocolOptions options, ILogger logger)
-    {
-        var lookup = repository.Find(model, version);
+        var lookup = Find(context, repository, model, version);
         if (lookup.Model is not { } served || lookup.Batcher is not { } batcher || !repository.IsReady)
         {
-            var notFound = NotFoundOrLoading(lookup, repository);
-            return (notFound.StatusCode ?? StatusCodes.Status404NotFound, notFound);
+            return NotFoundOrLoading(lookup, repository);
         }
 
+        var settings = options.Value;
         int? headerLength = null;
         if (context.Request.Headers.TryGetValue(ProtocolParameters.HeaderContentLength, out var headerValue))
         {
             if (!int.TryParse(headerValue.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
-                return Fail(StatusCodes.Status400BadRequest, $"{ProtocolParameters.HeaderContentLength}: '{headerValue}' is not a non-negative integer");
+                return Error(StatusCodes.Status400BadRequest, $"{ProtocolParameters.HeaderContentLength}: '{headerValue}' is not a non-negative integer");
             }
 
             headerLength = parsed;
@@ -127,21 +109,21 @@ public static class InferenceProtocolApi
         PooledBody? body;
         try
         {
-            body = await PooledBody.ReadAsync(context.Request.Body, context.Request.ContentLength, options.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
+            body = await PooledBody.ReadAsync(context.Request.Body, context.Request.ContentLength, settings.MaxRequestBodyBytes, context.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException exception)
         {
-            return Fail(exception.StatusCode, $"the request body could not be read: {exception.Message}");
+            return Error(exception.StatusCode, $"the request body could not be read: {exception.Message}");
         }
         catch (Exception exception) when (exception is IOException || (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
             // The client went away mid-body: its mistake, not the server's, even if nobody reads the answer.
-            return Fail(StatusCodes.Status400BadRequest, "the request body ended before it was complete");
+            return Error(StatusCodes.Status400BadRequest, "the request body ended before it was complete");
         }
 
         if (body is null)
         {
-            return Fail(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the limit of {options.MaxRequestBodyBytes} bytes");
+            return Error(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the limit of {settings.MaxRequestBodyBytes} bytes");
         }
 
         context.Response.RegisterForDispose(body);
@@ -153,7 +135,7 @@ public static class InferenceProtocolApi
         }
         catch (InferenceProtocolException exception)
         {
-            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+            return Error(StatusCodes.Status400BadRequest, exception.Message);
         }
 
         context.Response.RegisterForDispose(request);
@@ -161,33 +143,33 @@ public static class InferenceProtocolApi
         var job = InferenceRequestValidator.Validate(served, request, out var error);
         if (job is null)
         {
-            return Fail(StatusCodes.Status400BadRequest, error!);
+            return Error(StatusCodes.Status400BadRequest, error!);
         }
 
         try
         {
             using var response = await batcher.SubmitAsync(job).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, Encode(response, request));
+            return Encode(response, request);
         }
         catch (InferenceProtocolException exception)
         {
-            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+            return Error(StatusCodes.Status400BadRequest, exception.Message);
         }
         catch (QueueFullException exception)
         {
             InferenceLog.QueueFull(logger, served.Name);
-            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            return Fail(StatusCodes.Status503ServiceUnavailable, exception.Message);
+            context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status503ServiceUnavailable, exception.Message);
         }
         catch (InferenceExecutionException exception)
         {
             InferenceLog.ExecutionFailed(logger, served.Name, exception);
-            return Fail(StatusCodes.Status400BadRequest, exception.Message);
+            return Error(StatusCodes.Status400BadRequest, exception.Message);
         }
         catch (OperationCanceledException)
         {
-            context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            return Fail(StatusCodes.Status503ServiceUnavailable, "the server is shutting down; retry on another replica");
+            context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status503ServiceUnavailable, "the server is shutting down; retry on another replica");
         }
     }
 
@@ -208,8 +190,16 @@ public static class InferenceProtocolApi
         }
     }
 
-    private static (int, Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>>) Fail(int status, string message) =>
-        (status, Error(status, message));
+    /// <summary>
+    /// Finds a model version and tags the request's duration with the model's name when the server serves that
+    /// version, <c>unknown</c> otherwise, so a client cannot add series by inventing names.
+    /// </summary>
+    private static ModelLookup Find(HttpContext context, ModelRepository repository, string model, string? version)
+    {
+        var lookup = repository.Find(model, version);
+        context.TagModel(lookup.Model?.Name ?? ModelMetricTag.Unknown);
+        return lookup;
+    }
 
     private static JsonHttpResult<InferenceErrorResponse> NotFoundOrLoading(ModelLookup lookup, ModelRepository repository) =>
         repository.IsReady && lookup.Error is { } error

@@ -4,15 +4,16 @@ using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Inference.Diagnostics;
 
-/// <summary>The meter <c>MlPlatform.Inference</c>: requests by model and outcome, the time each stage takes, batch sizes.</summary>
+/// <summary>
+/// The meter <c>MlPlatform.Inference</c>: what a request's duration does not tell, the time it queued, the executions
+/// and their sizes and time. Requests and their duration are ASP.NET Core's <c>http.server.request.duration</c>, tagged with the model.
+/// </summary>
 public sealed class InferenceMetrics
 {
     public const string MeterName = "MlPlatform.Inference";
 
     public static readonly ActivitySource ActivitySource = new(MeterName);
 
-    private readonly Counter<long> _requests;
-    private readonly Histogram<double> _requestDuration;
     private readonly Histogram<double> _queueDuration;
     private readonly Histogram<double> _computeDuration;
     private readonly Histogram<int> _batchSize;
@@ -21,19 +22,10 @@ public sealed class InferenceMetrics
     public InferenceMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("mlplatform.inference.requests", "{request}", "Inference requests by model and outcome.");
-        _requestDuration = meter.CreateHistogram<double>("mlplatform.inference.request.duration", "s", "Time from a request's arrival to its response.", advice: InstrumentBuckets.Seconds);
         _queueDuration = meter.CreateHistogram<double>("mlplatform.inference.queue.duration", "s", "Time a request waited in its model's batching queue.", advice: InstrumentBuckets.Seconds);
         _computeDuration = meter.CreateHistogram<double>("mlplatform.inference.compute.duration", "s", "Time of one ONNX Runtime execution.", advice: InstrumentBuckets.Seconds);
         _batchSize = meter.CreateHistogram<int>("mlplatform.inference.batch.size", "{item}", "Items in one execution.", advice: InstrumentBuckets.BatchItems);
         _executions = meter.CreateCounter<long>("mlplatform.inference.executions", "{execution}", "ONNX Runtime executions.");
-    }
-
-    public void RequestCompleted(string model, string outcome, TimeSpan duration)
-    {
-        var tags = new TagList { { "model", model }, { "outcome", outcome } };
-        _requests.Add(1, tags);
-        _requestDuration.Record(duration.TotalSeconds, tags);
     }
 
     public void Queued(string model, TimeSpan waited) =>

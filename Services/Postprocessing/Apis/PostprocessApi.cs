@@ -9,14 +9,13 @@ using MlPlatform.Contracts.Codec;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Postprocessing.Diagnostics;
 using MlPlatform.Postprocessing.Processing;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Postprocessing.Apis;
 
 /// <summary>Turns Open Inference Protocol responses into KServe V1 predictions people read.</summary>
 public static class PostprocessApi
 {
-    private const string UnknownModel = "unknown";
-
     public static RouteGroupBuilder MapPostprocessApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v1/postprocess").WithTags("Postprocessing");
@@ -35,13 +34,11 @@ public static class PostprocessApi
         PostprocessPlans plans,
         IOptions<PostprocessingOptions> options,
         PostprocessingMetrics metrics,
-        TimeProvider timeProvider,
         ILogger<PostprocessApiLogCategory> logger)
     {
-        var started = timeProvider.GetTimestamp();
         var outcome = await PostprocessCoreAsync(model, context, configs, plans, options.Value, metrics, logger).ConfigureAwait(false);
-        var status = outcome.Result.Result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
-        metrics.RequestCompleted(outcome.ModelKnown ? model : UnknownModel, OutcomeOf(status), timeProvider.GetElapsedTime(started));
+        // Only a name the inference service gave a config for: a client cannot add series by inventing names.
+        context.TagModel(outcome.ModelKnown ? model : ModelMetricTag.Unknown);
         return outcome.Result;
     }
 
@@ -211,17 +208,6 @@ public static class PostprocessApi
     private static Outcome Aborted(string model, bool modelKnown) =>
         // Nobody reads this answer; the status keeps the request out of the error figures.
         new(TypedResults.Problem(detail: $"the client closed the request for model '{model}'", statusCode: StatusCodes.Status499ClientClosedRequest), modelKnown);
-
-    private static string OutcomeOf(int status) => status switch
-    {
-        StatusCodes.Status200OK => "success",
-        StatusCodes.Status404NotFound => "not_found",
-        StatusCodes.Status413PayloadTooLarge => "too_large",
-        StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
-        StatusCodes.Status499ClientClosedRequest => "aborted",
-        >= StatusCodes.Status500InternalServerError => "upstream_error",
-        _ => "bad_request",
-    };
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
 

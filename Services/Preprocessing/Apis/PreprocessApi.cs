@@ -9,6 +9,7 @@ using MlPlatform.Contracts.Protocol;
 using MlPlatform.Preprocessing.Diagnostics;
 using MlPlatform.Preprocessing.Imaging;
 using MlPlatform.Preprocessing.Limits;
+using MlPlatform.ServiceDefaults;
 
 namespace MlPlatform.Preprocessing.Apis;
 
@@ -45,16 +46,14 @@ public static class PreprocessApi
         WorkLimiter limiter,
         IOptions<PreprocessingOptions> options,
         PreprocessingMetrics metrics,
-        TimeProvider timeProvider,
         ILogger<PreprocessApiLogCategory> logger)
     {
-        var started = timeProvider.GetTimestamp();
         var outcome = await PreprocessCoreAsync(model, context, configs, pipelines, limiter, options.Value, logger).ConfigureAwait(false);
-        var name = outcome.Model ?? "unknown";
-        metrics.RequestCompleted(name, OutcomeOf(outcome.Status), timeProvider.GetElapsedTime(started), outcome.Instances);
-        if (outcome.Instances > 0)
+        context.TagModel(outcome.Model ?? ModelMetricTag.Unknown);
+        if (outcome.Model is { } known && outcome.Instances > 0)
         {
-            PreprocessingLog.Preprocessed(logger, name, outcome.Instances);
+            metrics.Preprocessed(known, outcome.Instances);
+            PreprocessingLog.Preprocessed(logger, known, outcome.Instances);
         }
 
         return outcome.Result;
@@ -163,7 +162,7 @@ public static class PreprocessApi
             {
                 var headerLength = InferenceCodec.WriteRequest(writer, inferenceRequest, binaryInputs: true)
                     ?? throw new InvalidOperationException("a request with one binary input was written without a binary part");
-                return new Outcome(StatusCodes.Status200OK, PooledBodyResult.Inference(writer, headerLength), config.Name, batch.Count);
+                return new Outcome(PooledBodyResult.Inference(writer, headerLength), config.Name, batch.Count);
             }
             catch
             {
@@ -214,7 +213,6 @@ public static class PreprocessApi
         var detail = $"{field}: {exception.Message}";
         return exception.StatusCode == StatusCodes.Status400BadRequest
             ? new Outcome(
-                exception.StatusCode,
                 TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [exception.Message] }, detail),
                 model,
                 0)
@@ -222,17 +220,7 @@ public static class PreprocessApi
     }
 
     private static Outcome Fail(int status, string detail, string? model = null) =>
-        new(status, TypedResults.Problem(detail, statusCode: status), model, 0);
-
-    private static string OutcomeOf(int status) => status switch
-    {
-        StatusCodes.Status200OK => "success",
-        StatusCodes.Status404NotFound => "not_found",
-        StatusCodes.Status413PayloadTooLarge => "too_large",
-        StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
-        >= 500 => "upstream_error",
-        _ => "bad_request",
-    };
+        new(TypedResults.Problem(detail, statusCode: status), model, 0);
 
     private enum BodyKind
     {
@@ -241,8 +229,8 @@ public static class PreprocessApi
         Json,
     }
 
-    /// <param name="Model">The model's name once its config is known; metrics tag anything else as unknown.</param>
-    private sealed record Outcome(int Status, Results<PooledBodyResult, ProblemHttpResult, ValidationProblem> Result, string? Model, int Instances);
+    /// <param name="Model">The model's name once its config is known; metrics tag anything else as unknown, so a client cannot add series by inventing names.</param>
+    private sealed record Outcome(Results<PooledBodyResult, ProblemHttpResult, ValidationProblem> Result, string? Model, int Instances);
 }
 
 /// <summary>The log category of the preprocess endpoint.</summary>
