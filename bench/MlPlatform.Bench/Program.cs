@@ -23,6 +23,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [PipelineVersusDirect.Id] = PipelineVersusDirect.RunAsync,
     [PredictLatency.Id] = PredictLatency.RunAsync,
     [IdleMemory.Id] = IdleMemory.RunAsync,
+    [ImageKernels.Id] = ImageKernels.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())

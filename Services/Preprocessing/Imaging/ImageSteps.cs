@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using MlPlatform.Preprocessing.Config;
 
@@ -13,6 +14,9 @@ namespace MlPlatform.Preprocessing.Imaging;
 internal static class ImageSteps
 {
     private const float FullScale = 255f;
+
+    /// <summary>Levels one TensorPrimitives call writes at most: 64 KB, well within the cache.</summary>
+    private const int CacheBlock = 16 * 1024;
 
     public static FloatImage Grayscale(FloatImage image)
     {
@@ -41,23 +45,13 @@ internal static class ImageSteps
             return image;
         }
 
+        // In blocks: past 256 KB TensorPrimitives stores around the cache, which made a whole image take two to three
+        // times as long as the hand loop, the next step reading it straight back; a call per row costs more on narrow rows.
         var pixels = image.Pixels;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated)
+        for (var start = 0; start < pixels.Length; start += CacheBlock)
         {
-            var full = new Vector<float>(FullScale);
-            var vectors = MemoryMarshal.Cast<float, Vector<float>>(pixels);
-            for (var v = 0; v < vectors.Length; v++)
-            {
-                vectors[v] = full - vectors[v];
-            }
-
-            i = vectors.Length * Vector<float>.Count;
-        }
-
-        for (; i < pixels.Length; i++)
-        {
-            pixels[i] = FullScale - pixels[i];
+            var block = pixels.Slice(start, Math.Min(CacheBlock, pixels.Length - start));
+            TensorPrimitives.Subtract(FullScale, block, block);
         }
 
         return image;
@@ -91,7 +85,7 @@ internal static class ImageSteps
                     for (var cell = 0; cell < columns; cell++)
                     {
                         var start = cell * side;
-                        cellRow[cell] = Math.Min(cellRow[cell], Min(row.Slice(start, Math.Min(side, w - start))));
+                        cellRow[cell] = Math.Min(cellRow[cell], TensorPrimitives.Min(row.Slice(start, Math.Min(side, w - start))));
                     }
 
                     continue;
@@ -149,7 +143,11 @@ internal static class ImageSteps
     }
 
     /// <summary><c>row = max(0, row - (upper + (lower - upper) * down))</c>, element by element.</summary>
-    private static void SubtractBackground(Span<float> row, ReadOnlySpan<float> upper, ReadOnlySpan<float> lower, float down)
+    /// <remarks>
+    /// By hand, in one pass: TensorPrimitives does it in four (subtract, multiply-add, subtract, max) through a
+    /// scratch row, which took 1.8 to 2.7 times as long (<c>./bench/run.sh image-kernels</c>).
+    /// </remarks>
+    internal static void SubtractBackground(Span<float> row, ReadOnlySpan<float> upper, ReadOnlySpan<float> lower, float down)
     {
         var i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -190,8 +188,8 @@ internal static class ImageSteps
     public static FloatImage Autocontrast(FloatImage image, float cutoff)
     {
         var pixels = image.Pixels;
-        var lowest = Min(pixels);
-        var highest = Max(pixels);
+        var lowest = TensorPrimitives.Min<float>(pixels);
+        var highest = TensorPrimitives.Max<float>(pixels);
 
         var black = lowest + (cutoff * (highest - lowest));
         var range = highest - black;
@@ -201,7 +199,17 @@ internal static class ImageSteps
             return image;
         }
 
-        var gain = FullScale / range;
+        Stretch(pixels, black, FullScale / range);
+        return image;
+    }
+
+    /// <summary><c>level = max(0, level - black) * gain</c>, element by element.</summary>
+    /// <remarks>
+    /// By hand, in one pass: TensorPrimitives does it in three (subtract, max, multiply), which took 1.4 to 1.8 times
+    /// as long, and five to seven times past 256 KB, where it stores around the cache (<c>./bench/run.sh image-kernels</c>).
+    /// </remarks>
+    internal static void Stretch(Span<float> pixels, float black, float gain)
+    {
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -219,8 +227,6 @@ internal static class ImageSteps
         {
             pixels[i] = Math.Max(0, pixels[i] - black) * gain;
         }
-
-        return image;
     }
 
     public static FloatImage CropToInk(FloatImage image, float threshold)
@@ -284,20 +290,7 @@ internal static class ImageSteps
     /// <summary>Shifts by whole pixels so the intensity-weighted centre lands on the frame's centre; what falls outside is cut.</summary>
     public static FloatImage CenterOfMass(FloatImage image, int width, int height, float fill)
     {
-        var channels = image.Channels;
-        double mass = 0, momentX = 0, momentY = 0;
-        for (var y = 0; y < image.Height; y++)
-        {
-            var row = image.Row(y);
-            for (var x = 0; x < image.Width; x++)
-            {
-                var m = (double)Sum(row.Slice(x * channels, channels));
-                mass += m;
-                momentX += m * (x + 0.5);
-                momentY += m * (y + 0.5);
-            }
-        }
-
+        var (mass, momentX, momentY) = Moments(image);
         var (centreX, centreY) = mass > 0 ? (momentX / mass, momentY / mass) : (image.Width / 2.0, image.Height / 2.0);
         var dx = (int)Math.Round((width / 2.0) - centreX, MidpointRounding.AwayFromZero);
         var dy = (int)Math.Round((height / 2.0) - centreY, MidpointRounding.AwayFromZero);
@@ -384,62 +377,56 @@ internal static class ImageSteps
         return result;
     }
 
-    private static float Min(ReadOnlySpan<float> levels)
+    /// <summary>The image's mass (the sum of its levels) and its moments about x and y, pixel centres at +0.5.</summary>
+    internal static (double Mass, double MomentX, double MomentY) Moments(FloatImage image)
     {
-        var lowest = float.MaxValue;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && levels.Length >= Vector<float>.Count)
+        var (width, channels) = (image.Width, image.Channels);
+        double mass = 0, momentX = 0, momentY = 0;
+        if (channels != 1)
         {
-            var vectors = MemoryMarshal.Cast<float, Vector<float>>(levels);
-            var least = vectors[0];
-            for (var v = 1; v < vectors.Length; v++)
+            // By hand: TensorPrimitives has no sum over each pixel's interleaved channels.
+            for (var y = 0; y < image.Height; y++)
             {
-                least = Vector.Min(least, vectors[v]);
+                var row = image.Row(y);
+                for (var x = 0; x < width; x++)
+                {
+                    var m = (double)Sum(row.Slice(x * channels, channels));
+                    mass += m;
+                    momentX += m * (x + 0.5);
+                    momentY += m * (y + 0.5);
+                }
             }
 
-            for (var k = 0; k < Vector<float>.Count; k++)
+            return (mass, momentX, momentY);
+        }
+
+        // In double, as by hand: each level, and its product with a pixel centre, is exact there, so only the order
+        // of the adds differs; the sums came out the same to the bit on the benchmark's digits (image-kernels).
+        var buffer = ArrayPool<double>.Shared.Rent(2 * width);
+        try
+        {
+            var levels = buffer.AsSpan(0, width);
+            var centres = buffer.AsSpan(width, width);
+            for (var x = 0; x < width; x++)
             {
-                lowest = Math.Min(lowest, least[k]);
+                centres[x] = x + 0.5;
             }
 
-            i = vectors.Length * Vector<float>.Count;
-        }
-
-        for (; i < levels.Length; i++)
-        {
-            lowest = Math.Min(lowest, levels[i]);
-        }
-
-        return lowest;
-    }
-
-    private static float Max(ReadOnlySpan<float> levels)
-    {
-        var highest = float.MinValue;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && levels.Length >= Vector<float>.Count)
-        {
-            var vectors = MemoryMarshal.Cast<float, Vector<float>>(levels);
-            var most = vectors[0];
-            for (var v = 1; v < vectors.Length; v++)
+            for (var y = 0; y < image.Height; y++)
             {
-                most = Vector.Max(most, vectors[v]);
+                TensorPrimitives.ConvertChecked<float, double>(image.Row(y), levels);
+                var rowMass = TensorPrimitives.Sum<double>(levels);
+                mass += rowMass;
+                momentX += TensorPrimitives.Dot<double>(levels, centres);
+                momentY += rowMass * (y + 0.5);
             }
 
-            for (var k = 0; k < Vector<float>.Count; k++)
-            {
-                highest = Math.Max(highest, most[k]);
-            }
-
-            i = vectors.Length * Vector<float>.Count;
+            return (mass, momentX, momentY);
         }
-
-        for (; i < levels.Length; i++)
+        finally
         {
-            highest = Math.Max(highest, levels[i]);
+            ArrayPool<double>.Shared.Return(buffer);
         }
-
-        return highest;
     }
 
     /// <summary>The index of the first level above <paramref name="level"/>, or -1.</summary>
@@ -481,6 +468,7 @@ internal static class ImageSteps
         return i;
     }
 
+    /// <summary>The levels of one pixel's channels, by hand: on three values a TensorPrimitives call is no faster, and it adds them in another order.</summary>
     private static float Sum(ReadOnlySpan<float> channels)
     {
         var sum = 0f;

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using MlPlatform.Preprocessing.Config;
 
 namespace MlPlatform.Preprocessing.Imaging;
@@ -113,12 +114,9 @@ internal sealed class PreprocessPipeline
         var pixels = image.Pixels;
         if (channels == 1)
         {
-            var (gain, offset) = (_gain[0], _offset[0]);
-            for (var i = 0; i < pixels.Length; i++)
-            {
-                destination[i] = (pixels[i] * gain) + offset;
-            }
-
+            // Multiplied, then added, each rounded as the scalar (pixel * gain) + offset is; a fused multiply-add would not be.
+            TensorPrimitives.Multiply(pixels, _gain[0], destination);
+            TensorPrimitives.Add(destination, _offset[0], destination);
             return;
         }
 

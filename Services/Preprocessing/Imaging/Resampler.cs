@@ -1,6 +1,5 @@
 using System.Buffers;
-using System.Numerics;
-using System.Runtime.InteropServices;
+using System.Numerics.Tensors;
 
 namespace MlPlatform.Preprocessing.Imaging;
 
@@ -77,29 +76,9 @@ internal static class Resampler
         }
     }
 
-    public static void AddScaled(ReadOnlySpan<float> source, float weight, Span<float> target)
-    {
-        source = source[..target.Length];
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && target.Length >= Vector<float>.Count)
-        {
-            // Element by element the same multiply and add as the scalar loop, so the sums are the same.
-            var scale = new Vector<float>(weight);
-            var sourceVectors = MemoryMarshal.Cast<float, Vector<float>>(source);
-            var targetVectors = MemoryMarshal.Cast<float, Vector<float>>(target);
-            for (var v = 0; v < targetVectors.Length; v++)
-            {
-                targetVectors[v] += sourceVectors[v] * scale;
-            }
-
-            i = targetVectors.Length * Vector<float>.Count;
-        }
-
-        for (; i < target.Length; i++)
-        {
-            target[i] += source[i] * weight;
-        }
-    }
+    /// <summary><c>target += source * weight</c>, element by element, each product rounded before the add (not fused).</summary>
+    public static void AddScaled(ReadOnlySpan<float> source, float weight, Span<float> target) =>
+        TensorPrimitives.MultiplyAdd(source[..target.Length], weight, target, target);
 
     /// <summary>For each output index, the first source index and the weights of the source indices from there.</summary>
     internal sealed class Weights : IDisposable
@@ -128,6 +107,11 @@ internal static class Resampler
         /// <see cref="ResampleRow"/> for one channel, the most common case: the same sums in the same order,
         /// reading the tables directly instead of through a span per output.
         /// </summary>
+        /// <remarks>
+        /// By hand rather than a <c>TensorPrimitives.Dot</c> per output: on the two or three weights of a window when
+        /// decoding, the calls took two to three times as long (<c>./bench/run.sh image-kernels</c>), and Dot adds in
+        /// another order, which changes the levels' last bits.
+        /// </remarks>
         public void ResampleGrey(ReadOnlySpan<float> source, Span<float> target)
         {
             var (starts, counts, weights, maxCount) = (_start, _count, _weights, _maxCount);
