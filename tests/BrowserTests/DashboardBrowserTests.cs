@@ -33,8 +33,8 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output) : IA
 
     public async Task InitializeAsync()
     {
-        _appHost = await AppHostProcess.StartAsync(TimeSpan.FromSeconds(180));
-        Step("AppHost started");
+        // The browser first: without one the test cannot run, and nothing is started that would outlive it, since
+        // xUnit does not dispose a test whose initialisation failed.
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -46,6 +46,18 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output) : IA
         _page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 860 } });
         _page.SetDefaultTimeout(20_000);
         SetDefaultExpectTimeout(20_000);
+        Step("browser started");
+        try
+        {
+            _appHost = await AppHostProcess.StartAsync(TimeSpan.FromSeconds(180));
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+
+        Step("AppHost started");
     }
 
     [Fact]
