@@ -13,6 +13,8 @@ var settings = AppHostSettings.Read(builder.Configuration);
 // (inference on 8001) would sit beside the ones Aspire gives each reference.
 var inference = builder.AddProject<Projects.MlPlatform_Inference>("inference", launchProfileName: null)
     .WithHttpEndpoint(name: "http")
+    // The Open Inference Protocol over gRPC, h2c on a port of its own; the variable keeps it out of ASPNETCORE_URLS.
+    .WithHttpEndpoint(name: "grpc", env: "Inference__GrpcPort")
     .WithReplicas(settings.Replicas("inference"))
     .WithModelRepository(settings.ModelRepository)
     .WithComputeResources(new ComputeResources("500m", "1Gi", "2", "2Gi"))

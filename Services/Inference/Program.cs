@@ -1,5 +1,6 @@
 using MlPlatform.Inference.Apis;
 using MlPlatform.Inference.Extensions;
+using MlPlatform.Inference.Grpc;
 
 // The slim builder: an internal service speaks plain HTTP behind the gateway, so it needs none of what the full
 // one adds for an edge server (HTTPS and HTTP/3 set-up, IIS integration), which cost an idle replica 1-3 MB.
@@ -13,4 +14,5 @@ return await builder.BuildAndRunAsync(app =>
     app.UseInferenceErrorHandler();
     app.MapDefaultEndpoints();
     app.MapInferenceProtocolApi();
+    app.MapInferenceGrpcService();
 });

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace MlPlatform.Contracts.Codec;
 
 /// <summary>The raw layout of a BYTES tensor: each element a 4-byte little-endian length, then that many bytes.</summary>
-internal static class BytesLayout
+public static class BytesLayout
 {
     public const int PrefixSize = 4;
 

@@ -1,0 +1,168 @@
+using Grpc.Core;
+using MlPlatform.Contracts.Protocol;
+using MlPlatform.Inference.Apis;
+using MlPlatform.Inference.Batching;
+using MlPlatform.Inference.Diagnostics;
+using MlPlatform.Inference.Execution;
+using MlPlatform.Inference.Repository;
+using MlPlatform.ServiceDefaults;
+
+namespace MlPlatform.Inference.Grpc;
+
+/// <summary>
+/// The Open Inference Protocol over gRPC (KServe's <c>inference.GRPCInferenceService</c>), over the same repository,
+/// validation and batching queues as the REST endpoints. Triton's model control and statistics RPCs are left to the
+/// generated base, which answers UNIMPLEMENTED.
+/// </summary>
+/// <remarks>
+/// Every client mistake is INVALID_ARGUMENT with a message that names the field; an unknown model or version is
+/// NOT_FOUND; a full queue, models still loading and a shutdown are UNAVAILABLE, all three worth a retry.
+/// </remarks>
+internal sealed class GrpcInferenceService(ModelRepository repository, ILogger<GrpcInferenceService> logger)
+    : Protos.GRPCInferenceService.GRPCInferenceServiceBase
+{
+    // Percent-encoded in the trailer, at most 12 bytes a character: well inside a client's 64 KiB of headers.
+    private const int MaxDetailLength = 2048;
+
+    public override Task<Protos.ServerLiveResponse> ServerLive(Protos.ServerLiveRequest request, ServerCallContext context) =>
+        Task.FromResult(new Protos.ServerLiveResponse { Live = true });
+
+    public override Task<Protos.ServerReadyResponse> ServerReady(Protos.ServerReadyRequest request, ServerCallContext context) =>
+        Task.FromResult(new Protos.ServerReadyResponse { Ready = repository.IsReady });
+
+    public override Task<Protos.ServerMetadataResponse> ServerMetadata(Protos.ServerMetadataRequest request, ServerCallContext context)
+    {
+        var metadata = InferenceProtocolApi.GetServerMetadata().Value!;
+        var response = new Protos.ServerMetadataResponse { Name = metadata.Name, Version = metadata.Version };
+        response.Extensions.Add(metadata.Extensions);
+        return Task.FromResult(response);
+    }
+
+    public override Task<Protos.ModelReadyResponse> ModelReady(Protos.ModelReadyRequest request, ServerCallContext context)
+    {
+        var lookup = Find(context, request.Name, request.Version, "name");
+        // While models load, an unknown name may yet appear: not ready rather than not found.
+        if (!repository.IsReady)
+        {
+            return Task.FromResult(new Protos.ModelReadyResponse { Ready = false });
+        }
+
+        return lookup.Model is null ? throw NotFoundOrLoading(lookup) : Task.FromResult(new Protos.ModelReadyResponse { Ready = true });
+    }
+
+    public override Task<Protos.ModelMetadataResponse> ModelMetadata(Protos.ModelMetadataRequest request, ServerCallContext context)
+    {
+        var lookup = Find(context, request.Name, request.Version, "name");
+        if (lookup.Model is not { } served)
+        {
+            throw NotFoundOrLoading(lookup);
+        }
+
+        var metadata = served.ToMetadata(request.Version.Length == 0 ? lookup.Entry!.VersionTexts : [served.VersionText]);
+        var response = new Protos.ModelMetadataResponse { Name = metadata.Name, Platform = metadata.Platform };
+        response.Versions.Add(metadata.Versions);
+        response.Inputs.Add(metadata.Inputs.Select(ToMessage));
+        response.Outputs.Add(metadata.Outputs.Select(ToMessage));
+        return Task.FromResult(response);
+    }
+
+    public override Task<Protos.RepositoryIndexResponse> RepositoryIndex(Protos.RepositoryIndexRequest request, ServerCallContext context)
+    {
+        var response = new Protos.RepositoryIndexResponse();
+        foreach (var entry in InferenceProtocolApi.GetRepositoryIndex(repository).Value!)
+        {
+            if (!request.Ready || repository.IsReady)
+            {
+                response.Models.Add(new Protos.RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State });
+            }
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override async Task<Protos.ModelInferResponse> ModelInfer(Protos.ModelInferRequest request, ServerCallContext context)
+    {
+        var lookup = Find(context, request.ModelName, request.ModelVersion, "model_name");
+        if (lookup.Model is not { } served || lookup.Batcher is not { } batcher || !repository.IsReady)
+        {
+            throw NotFoundOrLoading(lookup);
+        }
+
+        // Disposed once the answer is written: the request's typed inputs and the response's raw outputs live in
+        // pooled buffers, which the messages point into rather than copy.
+        var http = context.GetHttpContext();
+        InferenceRequest inference;
+        try
+        {
+            inference = GrpcRequestReader.Read(request);
+        }
+        catch (InferenceProtocolException exception)
+        {
+            throw InvalidArgument(exception.Message);
+        }
+
+        http.Response.RegisterForDispose(inference);
+
+        var job = InferenceRequestValidator.Validate(served, inference, out var error) ?? throw InvalidArgument(error!);
+        InferenceResponse response;
+        try
+        {
+            response = await batcher.SubmitAsync(job).ConfigureAwait(false);
+        }
+        catch (InferenceProtocolException exception)
+        {
+            throw InvalidArgument(exception.Message);
+        }
+        catch (QueueFullException exception)
+        {
+            InferenceLog.QueueFull(logger, served.Name);
+            throw Failure(StatusCode.Unavailable, exception.Message);
+        }
+        catch (InferenceExecutionException exception)
+        {
+            InferenceLog.ExecutionFailed(logger, served.Name, exception);
+            throw InvalidArgument(exception.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            throw Failure(StatusCode.Unavailable, "the server is shutting down; retry on another replica");
+        }
+
+        http.Response.RegisterForDispose(response);
+        return GrpcResponseWriter.Write(response);
+    }
+
+    /// <summary>Finds a model version, tagging the call's duration as the REST endpoints tag theirs.</summary>
+    private ModelLookup Find(ServerCallContext context, string model, string version, string field)
+    {
+        if (model.Length == 0)
+        {
+            throw InvalidArgument($"{field}: required");
+        }
+
+        var lookup = repository.Find(model, version.Length == 0 ? null : version);
+        context.GetHttpContext().TagModel(lookup.Model?.Name ?? ModelMetricTag.Unknown);
+        return lookup;
+    }
+
+    private RpcException NotFoundOrLoading(ModelLookup lookup) =>
+        repository.IsReady && lookup.Error is { } error
+            ? Failure(StatusCode.NotFound, error)
+            : Failure(StatusCode.Unavailable, "models are still loading; retry when ServerReady answers ready");
+
+    private static RpcException InvalidArgument(string message) => Failure(StatusCode.InvalidArgument, message);
+
+    /// <summary>
+    /// A failed call, its message cut short: it goes back in a trailer, and a message that echoes a client's
+    /// megabyte-long name would pass the client's header limit and reach it as a transport error instead.
+    /// </summary>
+    private static RpcException Failure(StatusCode status, string message) =>
+        new(new Status(status, message.Length <= MaxDetailLength ? message : string.Concat(message.AsSpan(0, MaxDetailLength), "...")));
+
+    private static Protos.ModelMetadataResponse.Types.TensorMetadata ToMessage(TensorMetadata tensor)
+    {
+        var message = new Protos.ModelMetadataResponse.Types.TensorMetadata { Name = tensor.Name, Datatype = tensor.DataType };
+        message.Shape.Add(tensor.Shape);
+        return message;
+    }
+}
