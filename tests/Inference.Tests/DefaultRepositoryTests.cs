@@ -1,6 +1,8 @@
+extern alias InferenceService;
+
 using System.Net;
 using System.Text.Json;
-using MlPlatform.Inference.Repository;
+using InferenceService::MlPlatform.Inference.Repository;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Inference.Tests;

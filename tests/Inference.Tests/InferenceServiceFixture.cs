@@ -1,3 +1,5 @@
+using Grpc.Net.Client;
+using MlPlatform.Inference.Grpc.Protos;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Inference.Tests;
@@ -9,10 +11,16 @@ public sealed class BundledModelsFixture : IAsyncLifetime
 
     public HttpClient Client => Service.Client;
 
-    public async Task InitializeAsync() =>
-        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference");
+    public GrpcEndpoint Grpc { get; } = new();
 
-    public async Task DisposeAsync() => await Service.DisposeAsync();
+    public async Task InitializeAsync() =>
+        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", Grpc.Environment());
+
+    public async Task DisposeAsync()
+    {
+        Grpc.Dispose();
+        await Service.DisposeAsync();
+    }
 }
 
 /// <summary>The inference service over a temporary repository of generated models, with a small body limit.</summary>
@@ -25,6 +33,8 @@ public sealed class GeneratedModelsFixture : IAsyncLifetime
     public ServiceProcess Service { get; private set; } = null!;
 
     public HttpClient Client => Service.Client;
+
+    public GrpcEndpoint Grpc { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -52,17 +62,35 @@ public sealed class GeneratedModelsFixture : IAsyncLifetime
                 onnxruntime = new { intra_op_threads = 1 },
             },
             (1, TestModels.Slow()));
+        TestModels.AddModel(Repository, "echo", new { name = "echo", max_batch_size = 0 }, (1, TestModels.Echo()));
 
-        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>
-        {
-            ["Inference__ModelRepository"] = Repository,
-            ["Inference__MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        var environment = Grpc.Environment();
+        environment["Inference__ModelRepository"] = Repository;
+        environment["Inference__MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["Inference__MaxGrpcMessageBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", environment);
     }
 
     public async Task DisposeAsync()
     {
+        Grpc.Dispose();
         await Service.DisposeAsync();
         Directory.Delete(Repository, recursive: true);
     }
+}
+
+/// <summary>The service's gRPC port, and a client generated from the service's .proto for it.</summary>
+public sealed class GrpcEndpoint : IDisposable
+{
+    public int Port { get; } = LoopbackPort.Free();
+
+    public GrpcChannel Channel => field ??= GrpcChannel.ForAddress(
+        $"http://127.0.0.1:{Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
+
+    public GRPCInferenceService.GRPCInferenceServiceClient Client => new(Channel);
+
+    public Dictionary<string, string?> Environment() =>
+        new() { ["Inference__GrpcPort"] = Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    public void Dispose() => Channel.Dispose();
 }

@@ -43,6 +43,35 @@ internal static class TestModels
         .Node("Cast", ["half"], ["half_as_float"], OnnxAttribute.Int("to", 1))
         .Node("Identity", ["text"], ["text_out"]);
 
+    /// <summary>The element types the echo model takes, by input name: every protocol datatype but FP16, which <see cref="Types"/> has.</summary>
+    public static readonly (string Name, OnnxElementType Type)[] EchoInputs =
+    [
+        ("bool", OnnxElementType.Bool),
+        ("uint8", OnnxElementType.UInt8),
+        ("uint16", OnnxElementType.UInt16),
+        ("uint32", OnnxElementType.UInt32),
+        ("uint64", OnnxElementType.UInt64),
+        ("int8", OnnxElementType.Int8),
+        ("int16", OnnxElementType.Int16),
+        ("int32", OnnxElementType.Int32),
+        ("int64", OnnxElementType.Int64),
+        ("fp32", OnnxElementType.Float),
+        ("fp64", OnnxElementType.Double),
+        ("bytes", OnnxElementType.String),
+    ];
+
+    /// <summary>A vector of each type in <see cref="EchoInputs"/>, each echoed back as <c>{name}_out</c>.</summary>
+    public static OnnxGraphBuilder Echo()
+    {
+        var graph = new OnnxGraphBuilder("echo");
+        foreach (var (name, type) in EchoInputs)
+        {
+            graph.Input(name, type, -1).Output($"{name}_out", type, -1).Node("Identity", [name], [$"{name}_out"]);
+        }
+
+        return graph;
+    }
+
     /// <summary>x + version, so a response shows which version ran.</summary>
     public static OnnxGraphBuilder AddConstant(float constant) => new OnnxGraphBuilder("offset")
         .Input("x", OnnxElementType.Float, -1, 2)
