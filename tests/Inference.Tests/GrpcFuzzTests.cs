@@ -23,21 +23,15 @@ public sealed class GrpcFuzzTests(GeneratedModelsFixture fixture) : IClassFixtur
         var random = new Random(seed);
         var seeds = Seeds();
         var client = fixture.Grpc.Client;
+        var invoker = fixture.Grpc.Channel.CreateCallInvoker();
         var failures = new List<string>();
-        var sent = 0;
 
         for (var i = 0; i < Cases && failures.Count < 5; i++)
         {
             var (request, mutation) = Mutate(seeds[random.Next(seeds.Length)], random);
-            if (request is null)
-            {
-                continue;
-            }
-
-            sent++;
             try
             {
-                await client.ModelInferAsync(request, deadline: DateTime.UtcNow.AddSeconds(30));
+                await invoker.AsyncUnaryCall(GrpcMessages.RawModelInfer, null, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)), request);
             }
             catch (RpcException exception) when (exception.StatusCode is StatusCode.Internal or StatusCode.Unknown)
             {
@@ -49,8 +43,6 @@ public sealed class GrpcFuzzTests(GeneratedModelsFixture fixture) : IClassFixtur
         }
 
         Assert.True(failures.Count == 0, $"seed {seed} (rerun with GRPC_FUZZ_SEED={seed}):{Environment.NewLine}{string.Join(Environment.NewLine, failures)}");
-        // Most byte mutations still parse; were none sent, the test would prove nothing.
-        Assert.True(sent > Cases / 2, $"seed {seed}: only {sent} of {Cases} mutated requests parsed and were sent");
         Assert.False(fixture.Service.HasExited, $"seed {seed}: the service exited:{Environment.NewLine}{fixture.Service.Output}");
         Assert.True((await client.ServerReadyAsync(new ServerReadyRequest())).Ready);
         var healthy = await client.ModelInferAsync(seeds[0]);
@@ -79,33 +71,18 @@ public sealed class GrpcFuzzTests(GeneratedModelsFixture fixture) : IClassFixtur
         return [pair, echoTyped, echoRaw, offset];
     }
 
-    private static (ModelInferRequest? Request, string Mutation) Mutate(ModelInferRequest seed, Random random)
+    /// <summary>A mutated request's bytes, which may no longer parse as a message.</summary>
+    private static (byte[] Request, string Mutation) Mutate(ModelInferRequest seed, Random random)
     {
-        switch (random.Next(6))
+        if (random.Next(2) == 0)
         {
-            case 0:
-            case 1:
-            case 2:
-            {
-                var bytes = seed.ToByteArray();
-                var description = MutateBytes(bytes, random, out var mutated);
-                try
-                {
-                    return (ModelInferRequest.Parser.ParseFrom(mutated), $"{seed.ModelName}: {description}");
-                }
-                catch (InvalidProtocolBufferException)
-                {
-                    // Bytes that do not parse never reach the service's code; gRPC's own deserializer refuses them.
-                    return (null, description);
-                }
-            }
-
-            default:
-            {
-                var request = seed.Clone();
-                return (request, $"{seed.ModelName}: {MutateFields(request, random)}");
-            }
+            var description = MutateBytes(seed.ToByteArray(), random, out var mutated);
+            return (mutated, $"{seed.ModelName}: {description}");
         }
+
+        var request = seed.Clone();
+        var change = MutateFields(request, random);
+        return (request.ToByteArray(), $"{seed.ModelName}: {change}");
     }
 
     private static string MutateBytes(byte[] bytes, Random random, out byte[] mutated)

@@ -193,6 +193,19 @@ public sealed class GrpcGeneratedModelTests(GeneratedModelsFixture fixture) : IC
     }
 
     [Fact]
+    public async Task ModelInfer_BytesThatDoNotParse_AreInvalidArgument()
+    {
+        // Field 1 (model_name) with a length that runs past the end of the message.
+        byte[] message = [0x0a, 0xff, 0xff, 0x01];
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await fixture.Grpc.Channel.CreateCallInvoker().AsyncUnaryCall(GrpcMessages.RawModelInfer, null, default, message));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("not a valid ModelInferRequest", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task ModelInfer_Valid_BaseOfTheBadRequestsSucceeds()
     {
         // Each bad request breaks one field of this one: were it refused itself, they would prove nothing.

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using Grpc.Core;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Grpc.Protos;
 
@@ -11,6 +12,11 @@ namespace MlPlatform.Inference.Tests;
 /// <summary>Builds gRPC messages from the protocol types the REST tests use, so both protocols get the same tensors.</summary>
 internal static class GrpcMessages
 {
+    private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(bytes => bytes, bytes => bytes);
+
+    /// <summary>ModelInfer with the message's bytes as they are, parsed or not.</summary>
+    public static Method<byte[], byte[]> RawModelInfer { get; } = new(MethodType.Unary, "inference.GRPCInferenceService", "ModelInfer", Bytes, Bytes);
+
     /// <summary>The request with every input as raw contents, or as typed contents when <paramref name="typed"/>.</summary>
     public static ModelInferRequest Request(string model, InferenceRequest request, bool typed)
     {

@@ -1,5 +1,7 @@
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MlPlatform.Inference.Apis;
 using MlPlatform.Inference.Diagnostics;
@@ -29,6 +31,10 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddGrpc();
+        // The only gRPC service here: its methods come from GrpcMethodProvider instead of the generated binder, so
+        // that a request that does not parse is INVALID_ARGUMENT rather than UNKNOWN.
+        builder.Services.RemoveAll(typeof(IServiceMethodProvider<>));
+        builder.Services.AddSingleton<IServiceMethodProvider<GrpcInferenceService>, GrpcMethodProvider>();
         builder.Services.AddOptions<GrpcServiceOptions>()
             .Configure<IOptions<GrpcOptions>>((service, grpc) => service.MaxReceiveMessageSize = grpc.Value.MaxGrpcMessageBytes);
 
