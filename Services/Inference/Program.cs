@@ -14,5 +14,6 @@ return await builder.BuildAndRunAsync(app =>
     app.UseInferenceErrorHandler();
     app.MapDefaultEndpoints();
     app.MapInferenceProtocolApi();
+    app.MapModelRepositoryApi();
     app.MapInferenceGrpcService();
 });

@@ -10,55 +10,56 @@ namespace MlPlatform.Contracts.Protocol;
 /// for the pre- and postprocessing services, which hold no model files.
 /// </summary>
 /// <remarks>
-/// A version's config never changes, so it is cached for good, keyed by version. Which version is
-/// served can change (a new one dropped into the repository), so that is asked again once the
-/// last answer is older than <see cref="VersionRefreshInterval"/>.
+/// Configs are cached, keyed by version and by the entity tag the inference service gives each config. Which
+/// version is served, and under which config, can change while it runs (a new version loaded, a config reloaded),
+/// so that is asked again once the last answer is older than <see cref="VersionRefreshInterval"/>.
 /// </remarks>
 public sealed class ModelConfigClient(HttpClient httpClient, TimeProvider timeProvider)
 {
     public static readonly TimeSpan VersionRefreshInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, (string Version, long FetchedAt)> _servedVersions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Model, string Version), ModelConfig> _configs = new();
+    private readonly ConcurrentDictionary<string, (string Version, string? Tag, long FetchedAt)> _servedVersions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Model, string Version, string? Tag), ModelConfig> _configs = new();
 
     /// <summary>The config of the version the inference service serves now.</summary>
     /// <exception cref="ModelConfigException">The model is unknown, or the inference service could not answer.</exception>
     public async ValueTask<ModelConfig> GetAsync(string model, CancellationToken cancellationToken)
     {
-        var version = await GetServedVersionAsync(model, cancellationToken).ConfigureAwait(false);
-        if (_configs.TryGetValue((model, version), out var cached))
+        var (version, tag) = await GetServedVersionAsync(model, cancellationToken).ConfigureAwait(false);
+        if (_configs.TryGetValue((model, version, tag), out var cached))
         {
             return cached;
         }
 
-        var config = await ReadAsync(
+        var (config, _) = await ReadAsync(
             $"/v2/models/{Uri.EscapeDataString(model)}/versions/{Uri.EscapeDataString(version)}/config",
             model,
             ProtocolJsonContext.Default.ModelConfig,
             cancellationToken).ConfigureAwait(false);
-        _configs[(model, version)] = config;
+        _configs[(model, version, tag)] = config;
         return config;
     }
 
-    private async ValueTask<string> GetServedVersionAsync(string model, CancellationToken cancellationToken)
+    private async ValueTask<(string Version, string? Tag)> GetServedVersionAsync(string model, CancellationToken cancellationToken)
     {
         if (_servedVersions.TryGetValue(model, out var known) && timeProvider.GetElapsedTime(known.FetchedAt) < VersionRefreshInterval)
         {
-            return known.Version;
+            return (known.Version, known.Tag);
         }
 
-        var metadata = await ReadAsync(
+        var (metadata, tag) = await ReadAsync(
             $"/v2/models/{Uri.EscapeDataString(model)}", model, ProtocolJsonContext.Default.ModelMetadataResponse, cancellationToken).ConfigureAwait(false);
         if (metadata.Versions is not { Count: > 0 })
         {
             throw new ModelConfigException(HttpStatusCode.BadGateway, $"the inference service lists no version of model '{model}'");
         }
 
-        _servedVersions[model] = (metadata.Versions[0], timeProvider.GetTimestamp());
-        return metadata.Versions[0];
+        _servedVersions[model] = (metadata.Versions[0], tag, timeProvider.GetTimestamp());
+        return (metadata.Versions[0], tag);
     }
 
-    private async Task<T> ReadAsync<T>(string path, string model, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    /// <returns>The answer, and its entity tag when it has one.</returns>
+    private async Task<(T Value, string? Tag)> ReadAsync<T>(string path, string model, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
         try
@@ -88,8 +89,9 @@ public sealed class ModelConfigClient(HttpClient httpClient, TimeProvider timePr
 
             try
             {
-                return await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken).ConfigureAwait(false)
+                var value = await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken).ConfigureAwait(false)
                     ?? throw new ModelConfigException(HttpStatusCode.BadGateway, $"the inference service sent an empty config for model '{model}'");
+                return (value, response.Headers.ETag?.Tag);
             }
             catch (JsonException exception)
             {

@@ -11,5 +11,8 @@ namespace MlPlatform.Contracts.Protocol;
 [JsonSerializable(typeof(ModelMetadataResponse))]
 [JsonSerializable(typeof(InferenceErrorResponse))]
 [JsonSerializable(typeof(ModelIndexEntry[]))]
+[JsonSerializable(typeof(IReadOnlyList<ModelIndexEntry>))]
+[JsonSerializable(typeof(RepositoryIndexQuery))]
+[JsonSerializable(typeof(ModelControlRequest))]
 [JsonSerializable(typeof(ModelConfig))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

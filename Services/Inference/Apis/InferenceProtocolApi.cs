@@ -19,7 +19,7 @@ public static class InferenceProtocolApi
     private static readonly ServerMetadataResponse ServerMetadata = new(
         "mlplatform",
         typeof(InferenceProtocolApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0",
-        ["binary_tensor_data", "model_configuration", "model_repository"]);
+        ["binary_tensor_data", "model_configuration", "model_repository", "model_repository(unload_dependents)"]);
 
     public static RouteGroupBuilder MapInferenceProtocolApi(this IEndpointRouteBuilder app)
     {
@@ -28,7 +28,6 @@ public static class InferenceProtocolApi
         api.MapGet("", GetServerMetadata).WithName("ServerMetadata").WithSummary("Server name, version and protocol extensions.");
         api.MapGet("/health/live", GetLive).WithName("ServerLive").WithSummary("Whether the server can take requests at all.");
         api.MapGet("/health/ready", GetReady).WithName("ServerReady").WithSummary("Whether every model is loaded and warmed up.");
-        api.MapPost("/repository/index", GetRepositoryIndex).WithName("RepositoryIndex").WithSummary("Every model version and its state.");
 
         MapModelRoutes(api.MapGroup("/models/{model}"));
         MapModelRoutes(api.MapGroup("/models/{model}/versions/{version}"));
@@ -51,18 +50,17 @@ public static class InferenceProtocolApi
     internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetReady(ModelRepository repository) =>
         repository.IsReady ? TypedResults.Ok() : Error(StatusCodes.Status503ServiceUnavailable, "models are still loading");
 
-    internal static Ok<ModelIndexEntry[]> GetRepositoryIndex(ModelRepository repository) =>
-        TypedResults.Ok(repository.Models.Values
-            .SelectMany(entry => entry.Versions.Select(v => new ModelIndexEntry(entry.Definition.Name, v.Model.VersionText, repository.IsReady ? "READY" : "LOADING")))
-            .ToArray());
-
     internal static Results<Ok<ModelMetadataResponse>, JsonHttpResult<InferenceErrorResponse>> GetModelMetadata(
         string model, string? version, HttpContext context, ModelRepository repository)
     {
         var lookup = Find(context, repository, model, version);
-        return lookup.Model is { } served
-            ? TypedResults.Ok(served.ToMetadata(version is null ? lookup.Entry!.VersionTexts : [served.VersionText]))
-            : NotFoundOrLoading(lookup, repository);
+        if (lookup.Model is not { } served)
+        {
+            return NotFoundOrLoading(lookup, repository);
+        }
+
+        SetConfigTag(context, lookup.Entry!);
+        return TypedResults.Ok(served.ToMetadata(version is null ? lookup.Entry!.VersionTexts : [served.VersionText]));
     }
 
     internal static Results<Ok, JsonHttpResult<InferenceErrorResponse>> GetModelReady(string model, string? version, HttpContext context, ModelRepository repository)
@@ -75,9 +73,13 @@ public static class InferenceProtocolApi
         string model, string? version, HttpContext context, ModelRepository repository)
     {
         var lookup = Find(context, repository, model, version);
-        return lookup.Model is { } served
-            ? TypedResults.Json(served.Config, ProtocolJsonContext.Default.ModelConfig)
-            : NotFoundOrLoading(lookup, repository);
+        if (lookup.Model is not { } served)
+        {
+            return NotFoundOrLoading(lookup, repository);
+        }
+
+        SetConfigTag(context, lookup.Entry!);
+        return TypedResults.Json(served.Config, ProtocolJsonContext.Default.ModelConfig);
     }
 
     internal static async Task<Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>>> InferAsync(
@@ -88,7 +90,10 @@ public static class InferenceProtocolApi
         IOptions<InferenceProtocolOptions> options,
         ILogger<InferenceProtocolLogCategory> logger)
     {
-        var lookup = Find(context, repository, model, version);
+        // Held to the end: a reload or unload meanwhile frees this version's session only once the answer is encoded.
+        using var lease = repository.Acquire(model, version);
+        var lookup = lease.Lookup;
+        context.TagModel(lookup.Model?.Name ?? ModelMetricTag.Unknown);
         if (lookup.Model is not { } served || lookup.Batcher is not { } batcher || !repository.IsReady)
         {
             return NotFoundOrLoading(lookup, repository);
@@ -201,10 +206,19 @@ public static class InferenceProtocolApi
         return lookup;
     }
 
+    /// <summary>
+    /// The entity tag of the model's config, which pre- and postprocessing compare to see a config reloaded under
+    /// the same version number.
+    /// </summary>
+    private static void SetConfigTag(HttpContext context, ModelEntry entry) =>
+        context.Response.Headers.ETag = $"\"{entry.ConfigTag}\"";
+
     private static JsonHttpResult<InferenceErrorResponse> NotFoundOrLoading(ModelLookup lookup, ModelRepository repository) =>
-        repository.IsReady && lookup.Error is { } error
-            ? Error(StatusCodes.Status404NotFound, error)
-            : Error(StatusCodes.Status503ServiceUnavailable, "models are still loading; retry when /v2/health/ready answers 200");
+        !repository.IsReady
+            ? Error(StatusCodes.Status503ServiceUnavailable, "models are still loading; retry when /v2/health/ready answers 200")
+            : lookup.ErrorKind == ModelLookupError.Unavailable
+                ? Error(StatusCodes.Status503ServiceUnavailable, lookup.Error!)
+                : Error(StatusCodes.Status404NotFound, lookup.Error!);
 
     internal static JsonHttpResult<InferenceErrorResponse> Error(int status, string message) =>
         TypedResults.Json(new InferenceErrorResponse(message), ProtocolJsonContext.Default.InferenceErrorResponse, statusCode: status);

@@ -16,4 +16,13 @@ internal static partial class InferenceLog
 
     [LoggerMessage(5, LogLevel.Error, "Model {Model} failed a request")]
     public static partial void ExecutionFailed(ILogger logger, string model, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Error, "Model unavailable: {Problem}")]
+    public static partial void ModelUnavailable(ILogger logger, string problem);
+
+    [LoggerMessage(7, LogLevel.Information, "Model {Model} {Action} by a model control call")]
+    public static partial void ModelControlled(ILogger logger, string model, string action);
+
+    [LoggerMessage(8, LogLevel.Warning, "Warm-up of model {Model} version {Version} on invented inputs failed; the model is served, its first request pays for the allocations: {Reason}")]
+    public static partial void InventedWarmUpFailed(ILogger logger, string model, string version, string reason);
 }

@@ -11,8 +11,7 @@ namespace MlPlatform.Inference.Grpc;
 
 /// <summary>
 /// The Open Inference Protocol over gRPC (KServe's <c>inference.GRPCInferenceService</c>), over the same repository,
-/// validation and batching queues as the REST endpoints. Triton's model control and statistics RPCs are left to the
-/// generated base, which answers UNIMPLEMENTED.
+/// validation and batching queues as the REST endpoints, with Triton's model repository RPCs over the same repository.
 /// </summary>
 /// <remarks>
 /// Every client mistake is INVALID_ARGUMENT with a message that names the field; an unknown model or version is
@@ -66,31 +65,81 @@ internal sealed class GrpcInferenceService(ModelRepository repository, ILogger<G
         return Task.FromResult(response);
     }
 
+    /// <remarks>This server has one repository: <c>repository_name</c> is not read, as Triton does not with one.</remarks>
     public override Task<Protos.RepositoryIndexResponse> RepositoryIndex(Protos.RepositoryIndexRequest request, ServerCallContext context)
     {
         var response = new Protos.RepositoryIndexResponse();
-        foreach (var entry in InferenceProtocolApi.GetRepositoryIndex(repository).Value!)
+        foreach (var entry in repository.Index(request.Ready))
         {
-            if (!request.Ready || repository.IsReady)
+            response.Models.Add(new Protos.RepositoryIndexResponse.Types.ModelIndex
             {
-                response.Models.Add(new Protos.RepositoryIndexResponse.Types.ModelIndex { Name = entry.Name, Version = entry.Version, State = entry.State });
-            }
+                Name = entry.Name,
+                Version = entry.Version,
+                State = entry.State,
+                Reason = entry.Reason ?? "",
+            });
         }
 
         return Task.FromResult(response);
     }
 
+    public override async Task<Protos.RepositoryModelLoadResponse> RepositoryModelLoad(Protos.RepositoryModelLoadRequest request, ServerCallContext context)
+    {
+        RequireModelControl(request.ModelName);
+        string? config = null;
+        foreach (var (name, value) in request.Parameters)
+        {
+            if (name != ModelRepositoryApi.ConfigParameter)
+            {
+                throw InvalidArgument(ModelRepositoryApi.UnknownLoadParameter(name));
+            }
+
+            config = value.ParameterChoiceCase == Protos.ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam
+                ? value.StringParam
+                : throw InvalidArgument($"parameters.{ModelRepositoryApi.ConfigParameter}: must be a string_param that holds the model config as JSON");
+        }
+
+        // A load runs to its end once begun: a client that goes away must not leave a half-swapped model.
+        Complete(await repository.LoadAsync(request.ModelName, config, CancellationToken.None).ConfigureAwait(false), request.ModelName, "loaded");
+        return new Protos.RepositoryModelLoadResponse();
+    }
+
+    public override async Task<Protos.RepositoryModelUnloadResponse> RepositoryModelUnload(Protos.RepositoryModelUnloadRequest request, ServerCallContext context)
+    {
+        RequireModelControl(request.ModelName);
+        foreach (var (name, value) in request.Parameters)
+        {
+            var isBool = value.ParameterChoiceCase == Protos.ModelRepositoryParameter.ParameterChoiceOneofCase.BoolParam;
+            if (ModelRepositoryApi.UnknownUnloadParameter(name, isBool) is { } problem)
+            {
+                throw InvalidArgument(problem);
+            }
+        }
+
+        Complete(await repository.UnloadAsync(request.ModelName, CancellationToken.None).ConfigureAwait(false), request.ModelName, "unloaded");
+        return new Protos.RepositoryModelUnloadResponse();
+    }
+
     public override async Task<Protos.ModelInferResponse> ModelInfer(Protos.ModelInferRequest request, ServerCallContext context)
     {
-        var lookup = Find(context, request.ModelName, request.ModelVersion, "model_name");
+        if (request.ModelName.Length == 0)
+        {
+            throw InvalidArgument("model_name: required");
+        }
+
+        // Disposed once the answer is written: the request's typed inputs and the response's raw outputs live in
+        // pooled buffers, which the messages point into rather than copy; the version is held as long, so that a
+        // reload or unload meanwhile frees its session only after that.
+        var http = context.GetHttpContext();
+        var lease = repository.Acquire(request.ModelName, request.ModelVersion.Length == 0 ? null : request.ModelVersion);
+        http.Response.RegisterForDispose(lease);
+        var lookup = lease.Lookup;
+        http.TagModel(lookup.Model?.Name ?? ModelMetricTag.Unknown);
         if (lookup.Model is not { } served || lookup.Batcher is not { } batcher || !repository.IsReady)
         {
             throw NotFoundOrLoading(lookup);
         }
 
-        // Disposed once the answer is written: the request's typed inputs and the response's raw outputs live in
-        // pooled buffers, which the messages point into rather than copy.
-        var http = context.GetHttpContext();
         InferenceRequest inference;
         try
         {
@@ -146,9 +195,37 @@ internal sealed class GrpcInferenceService(ModelRepository repository, ILogger<G
     }
 
     private RpcException NotFoundOrLoading(ModelLookup lookup) =>
-        repository.IsReady && lookup.Error is { } error
-            ? Failure(StatusCode.NotFound, error)
-            : Failure(StatusCode.Unavailable, "models are still loading; retry when ServerReady answers ready");
+        !repository.IsReady
+            ? Failure(StatusCode.Unavailable, "models are still loading; retry when ServerReady answers ready")
+            : Failure(lookup.ErrorKind == ModelLookupError.Unavailable ? StatusCode.Unavailable : StatusCode.NotFound, lookup.Error!);
+
+    private void RequireModelControl(string modelName)
+    {
+        if (modelName.Length == 0)
+        {
+            throw InvalidArgument("model_name: required");
+        }
+
+        if (ModelRepositoryApi.RefusedByMode(repository) is { } refused)
+        {
+            throw Failure(StatusCode.FailedPrecondition, refused);
+        }
+    }
+
+    private void Complete(ModelControlResult result, string model, string action)
+    {
+        switch (result.Outcome)
+        {
+            case ModelControlOutcome.Done:
+                InferenceLog.ModelControlled(logger, model, action);
+                return;
+            case ModelControlOutcome.NotFound:
+                throw Failure(StatusCode.NotFound, result.Message!);
+            default:
+                InferenceLog.ModelUnavailable(logger, result.Message!);
+                throw InvalidArgument(result.Message!);
+        }
+    }
 
     private static RpcException InvalidArgument(string message) => Failure(StatusCode.InvalidArgument, message);
 

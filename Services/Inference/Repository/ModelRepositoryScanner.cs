@@ -30,19 +30,13 @@ internal static partial class ModelRepositoryScanner
     /// <summary>Scans the repository; throws <see cref="ModelRepositoryException"/> listing every problem.</summary>
     public static IReadOnlyList<ModelDefinition> Scan(string repositoryPath)
     {
-        var problems = new List<string>();
+        var scan = ScanAll(repositoryPath);
+        var problems = new List<string>(scan.Problems);
         var models = new List<ModelDefinition>();
-
-        if (!Directory.Exists(repositoryPath))
+        foreach (var model in scan.Models)
         {
-            throw new ModelRepositoryException(
-                [$"{repositoryPath}: the model repository folder does not exist; set Inference:ModelRepository to the folder that holds your models"]);
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(repositoryPath).Order(StringComparer.Ordinal))
-        {
-            var definition = ScanModel(directory, problems);
-            if (definition is not null)
+            problems.AddRange(model.Problems);
+            if (model.Definition is { } definition)
             {
                 models.Add(definition);
             }
@@ -61,7 +55,43 @@ internal static partial class ModelRepositoryScanner
         return models;
     }
 
-    private static ModelDefinition? ScanModel(string directory, List<string> problems)
+    /// <summary>
+    /// Scans every model folder, each on its own: one model's problems do not hide the others, for a server
+    /// that serves what it can.
+    /// </summary>
+    public static RepositoryScan ScanAll(string repositoryPath)
+    {
+        if (!Directory.Exists(repositoryPath))
+        {
+            return new RepositoryScan(
+                [],
+                [$"{repositoryPath}: the model repository folder does not exist; set Inference:ModelRepository to the folder that holds your models"]);
+        }
+
+        var models = new List<ScannedModel>();
+        foreach (var directory in Directory.EnumerateDirectories(repositoryPath).Order(StringComparer.Ordinal))
+        {
+            models.Add(ScanModel(directory));
+        }
+
+        return new RepositoryScan(models, []);
+    }
+
+    /// <summary>
+    /// Reads one model folder; <paramref name="configOverride"/>, when given, is the config in place of its
+    /// <c>config.json</c>, as Triton's load request's <c>config</c> parameter.
+    /// </summary>
+    public static ScannedModel ScanModel(string directory, string? configOverride = null)
+    {
+        var problems = new List<string>();
+        var definition = ScanModel(directory, configOverride, problems);
+        return new ScannedModel(Path.GetFileName(directory), directory, definition, problems);
+    }
+
+    /// <summary>Whether a name can be a model folder's: anything else never reaches the file system.</summary>
+    public static bool IsValidModelName(string name) => ModelNamePattern().IsMatch(name);
+
+    private static ModelDefinition? ScanModel(string directory, string? configOverride, List<string> problems)
     {
         var folderName = Path.GetFileName(directory);
         var configPath = Path.Combine(directory, ConfigFileName);
@@ -73,13 +103,19 @@ internal static partial class ModelRepositoryScanner
             return null;
         }
 
-        if (!File.Exists(configPath))
+        if (configOverride is null && !File.Exists(configPath))
         {
             problems.Add($"{configPath}: missing; every model folder needs a {ConfigFileName} (at least {{\"name\": \"{folderName}\"}})");
             return null;
         }
 
-        var config = ReadConfig(configPath, problems);
+        if (configOverride is not null)
+        {
+            // Problems are named after the parameter, not a file the client never wrote.
+            configPath = "parameters.config";
+        }
+
+        var config = configOverride is null ? ReadConfig(configPath, problems) : ReadConfigText(configOverride, problems);
         if (config is null)
         {
             return null;
@@ -128,24 +164,30 @@ internal static partial class ModelRepositoryScanner
             : null;
     }
 
+    private static ModelConfig? ReadConfigText(string configText, List<string> problems)
+    {
+        const string source = "parameters.config";
+        try
+        {
+            return Deserialize(JsonSerializer.Deserialize(configText, StrictConfigTypeInfo), source, problems);
+        }
+        catch (JsonException exception)
+        {
+            problems.Add(Describe(source, exception));
+            return null;
+        }
+    }
+
     private static ModelConfig? ReadConfig(string configPath, List<string> problems)
     {
         try
         {
             using var stream = File.OpenRead(configPath);
-            var config = JsonSerializer.Deserialize(stream, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<ModelConfig>)StrictConfigOptions.GetTypeInfo(typeof(ModelConfig)));
-            if (config is null)
-            {
-                problems.Add($"{configPath}: the file holds null; it must be a JSON object");
-            }
-
-            return config;
+            return Deserialize(JsonSerializer.Deserialize(stream, StrictConfigTypeInfo), configPath, problems);
         }
         catch (JsonException exception)
         {
-            var field = string.IsNullOrEmpty(exception.Path) || exception.Path == "$" ? "" : $" field '{exception.Path[2..]}':";
-            var message = exception.Message.Split(" Path:", 2)[0];
-            problems.Add($"{configPath}:{field} {message} (line {exception.LineNumber + 1})");
+            problems.Add(Describe(configPath, exception));
             return null;
         }
         catch (IOException exception)
@@ -153,6 +195,26 @@ internal static partial class ModelRepositoryScanner
             problems.Add($"{configPath}: cannot be read: {exception.Message}");
             return null;
         }
+    }
+
+    private static System.Text.Json.Serialization.Metadata.JsonTypeInfo<ModelConfig> StrictConfigTypeInfo =>
+        (System.Text.Json.Serialization.Metadata.JsonTypeInfo<ModelConfig>)StrictConfigOptions.GetTypeInfo(typeof(ModelConfig));
+
+    private static ModelConfig? Deserialize(ModelConfig? config, string source, List<string> problems)
+    {
+        if (config is null)
+        {
+            problems.Add($"{source}: holds null; it must be a JSON object");
+        }
+
+        return config;
+    }
+
+    private static string Describe(string source, JsonException exception)
+    {
+        var field = string.IsNullOrEmpty(exception.Path) || exception.Path == "$" ? "" : $" field '{exception.Path[2..]}':";
+        var message = exception.Message.Split(" Path:", 2)[0];
+        return $"{source}:{field} {message} (line {exception.LineNumber + 1})";
     }
 
     private static void ValidateConfig(string configPath, ModelConfig config, List<string> problems)
@@ -208,6 +270,8 @@ internal static partial class ModelRepositoryScanner
         {
             problems.Add($"{configPath}: field 'onnxruntime.graph_optimization_level' is '{config.OnnxRuntime.GraphOptimizationLevel}'; expected one of {string.Join(", ", GraphOptimizationLevels)}");
         }
+
+        ModelWarmUp.Validate(configPath, config, problems);
 
         if (config.Preprocess is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null })
         {

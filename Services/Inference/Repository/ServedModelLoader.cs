@@ -11,9 +11,10 @@ namespace MlPlatform.Inference.Repository;
 /// </summary>
 internal static class ServedModelLoader
 {
-    /// <summary>Creates the session, reads inputs and outputs from the graph and runs the model once.</summary>
-    /// <exception cref="ModelRepositoryException">The file is not a model this server can serve.</exception>
-    public static ServedModel Load(ModelDefinition definition, long version, string modelPath)
+    /// <summary>Creates the session, reads inputs and outputs from the graph and warms the model up.</summary>
+    /// <param name="inventedWarmUpFailure">Why the server's own warm-up on zeros failed, which does not keep the model from serving.</param>
+    /// <exception cref="ModelRepositoryException">The file is not a model this server can serve, or a configured warm-up sample fails.</exception>
+    public static ServedModel Load(ModelDefinition definition, long version, string modelPath, out string? inventedWarmUpFailure)
     {
         InferenceSession session;
         using (var options = CreateSessionOptions(definition.Config.OnnxRuntime))
@@ -60,7 +61,7 @@ internal static class ServedModelLoader
         var model = new ServedModel(definition.Name, definition.Config, version, session, inputs, outputs);
         try
         {
-            ModelWarmUp.Run(model, modelPath);
+            inventedWarmUpFailure = ModelWarmUp.Run(model, definition, modelPath);
             return model;
         }
         catch

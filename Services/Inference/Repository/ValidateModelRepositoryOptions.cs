@@ -5,7 +5,8 @@ namespace MlPlatform.Inference.Repository;
 /// <summary>
 /// The model repository is part of the settings: it is checked with them, before the server starts, every
 /// problem named by the file and the field, so a repository that cannot be served stops start-up the way a
-/// bad setting does. Only the configs are read here; the models are loaded, and may still fail, afterwards.
+/// bad setting does (unless <c>ExitOnError</c> is false). Only the configs are read here; the models are loaded,
+/// and may still fail, afterwards.
 /// </summary>
 internal sealed class ValidateModelRepositoryOptions : IValidateOptions<ModelRepositoryOptions>
 {
@@ -18,14 +19,14 @@ internal sealed class ValidateModelRepositoryOptions : IValidateOptions<ModelRep
                 $"or leave it unset to serve {ModelRepositoryLocation.DefaultFolderName}/ in the working directory.");
         }
 
-        try
+        if (!Enum.IsDefined(options.ModelControlMode))
         {
-            ModelRepositoryScanner.Scan(ModelRepositoryLocation.Resolve(options.ModelRepository));
-            return ValidateOptionsResult.Success;
+            return ValidateOptionsResult.Fail(
+                $"{ModelRepositoryOptions.SectionName}:{nameof(ModelRepositoryOptions.ModelControlMode)} is {(int)options.ModelControlMode}; expected none, explicit or poll");
         }
-        catch (ModelRepositoryException exception)
-        {
-            return ValidateOptionsResult.Fail(exception.Problems);
-        }
+
+        var path = ModelRepositoryLocation.Resolve(options.ModelRepository);
+        var selection = StartupModelSelection.Select(options, path, ModelRepositoryScanner.ScanAll(path));
+        return selection.FatalProblems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(selection.FatalProblems);
     }
 }
