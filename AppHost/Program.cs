@@ -1,5 +1,6 @@
 using MlPlatform.AppHost;
 using MlPlatform.AppHost.Annotations;
+using MlPlatform.AppHost.ModelControl;
 using MlPlatform.AppHost.Publishing;
 using MlPlatform.AppHost.Redis;
 using MlPlatform.AppHost.SelfHealing;
@@ -17,6 +18,8 @@ var inference = builder.AddProject<Projects.MlPlatform_Inference>("inference", l
     .WithHttpEndpoint(name: "grpc", env: "Inference__GrpcPort")
     .WithReplicas(settings.Replicas("inference"))
     .WithModelRepository(settings.ModelRepository)
+    // Models load and unload while it runs (Triton's explicit mode, all at start), and "Reload models" does it from the dashboard.
+    .WithModelControl()
     .WithComputeResources(new ComputeResources("500m", "1Gi", "2", "2Gi"))
     .WithHealthProbes(startupWithin: TimeSpan.FromMinutes(5));
 

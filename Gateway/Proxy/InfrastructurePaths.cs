@@ -2,9 +2,10 @@ namespace MlPlatform.Gateway.Proxy;
 
 /// <summary>
 /// Recognizes a forwarded path that would land on a service's own <c>/health</c>, <c>/alive</c> or
-/// <c>/metrics</c>, however it is spelled: any case, trailing slash, extra segments, percent-encoded
-/// (even twice), backslashes, empty or dot segments. Those endpoints are for probes and scrapers inside
-/// the cluster and must never be reachable through the gateway.
+/// <c>/metrics</c>, or on inference's model control (<c>/v2/repository/models/{name}/load</c> and <c>/unload</c>),
+/// however it is spelled: any case, trailing slash, extra segments, percent-encoded (even twice), backslashes,
+/// empty or dot segments. Those endpoints are for probes, scrapers and operators inside the cluster and must never
+/// be reachable through the gateway: an API key to predict is not a right to unload the model.
 /// </summary>
 public static class InfrastructurePaths
 {
@@ -14,6 +15,8 @@ public static class InfrastructurePaths
         Microsoft.Extensions.Hosting.Extensions.AlivenessEndpointPath[1..],
         Microsoft.Extensions.Hosting.Extensions.MetricsEndpointPath[1..],
     ];
+
+    private static readonly string[] ModelControl = ["v2", "repository", "models"];
 
     // Decoding stops when nothing changes; a few rounds undo any encoding a client would bother with,
     // and a path still changing after that is refused rather than trusted.
@@ -39,12 +42,30 @@ public static class InfrastructurePaths
             path = decoded;
         }
 
-        return FirstSegment(path.Replace('\\', '/')) is { } first
-            && Array.Exists(Blocked, blocked => first.Equals(blocked, StringComparison.OrdinalIgnoreCase));
+        var segments = Segments(path.Replace('\\', '/'));
+        return segments.Count > 0 && (Array.Exists(Blocked, blocked => segments[0].Equals(blocked, StringComparison.OrdinalIgnoreCase)) || StartsWith(segments, ModelControl));
     }
 
-    /// <summary>The first segment once empty and dot segments are resolved, as a server normalizing the path would see it.</summary>
-    private static string? FirstSegment(string path)
+    private static bool StartsWith(List<string> segments, string[] prefix)
+    {
+        if (segments.Count < prefix.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < prefix.Length; i++)
+        {
+            if (!segments[i].Equals(prefix[i], StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The segments once empty and dot segments are resolved, as a server normalizing the path would see them.</summary>
+    private static List<string> Segments(string path)
     {
         var segments = new List<string>();
         foreach (var segment in path.Split('/'))
@@ -66,6 +87,6 @@ public static class InfrastructurePaths
             }
         }
 
-        return segments.Count > 0 ? segments[0] : null;
+        return segments;
     }
 }

@@ -2,7 +2,10 @@ using System.Net;
 
 namespace MlPlatform.Gateway.Tests;
 
-/// <summary>A service's /health, /alive and /metrics are for probes inside the cluster: no spelling gets a request there through the gateway.</summary>
+/// <summary>
+/// A service's /health, /alive and /metrics are for probes inside the cluster, inference's model control for its
+/// operators: no spelling gets a request there through the gateway.
+/// </summary>
 [Collection(StandInsCollection.Name)]
 public sealed class InfrastructurePathTests(StandInsFixture fixture)
 {
@@ -36,6 +39,14 @@ public sealed class InfrastructurePathTests(StandInsFixture fixture)
         { "POST", "/preprocess/metrics" },
         { "HEAD", "/postprocess/health" },
         { "DELETE", "/preprocess/alive" },
+        // Model control is for operators inside the cluster: a key to predict must not unload the model.
+        { "POST", "/v2/repository/models/mnist/load" },
+        { "POST", "/v2/repository/models/mnist/unload" },
+        { "POST", "/v2/Repository/MODELS/mnist/unload" },
+        { "POST", "/v2/repository/models/" },
+        { "POST", "/v2//repository/./models/mnist/load" },
+        { "POST", "/v2/repository%2Fmodels/mnist/load" },
+        { "POST", "/v2/models/..%2Frepository/models/mnist/unload" },
     };
 
     [Theory]
@@ -77,6 +88,19 @@ public sealed class InfrastructurePathTests(StandInsFixture fixture)
         using var response = await fixture.Client.GetAsync("/health");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RepositoryIndex_IsForwarded()
+    {
+        var marker = Guid.NewGuid().ToString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/repository/index");
+        request.Headers.Add(StandIn.MarkerHeader, marker);
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/v2/repository/index", Assert.Single(fixture.Inference[0].WithMarker(marker)).Path);
     }
 
     [Fact]
