@@ -12,4 +12,5 @@ namespace MlPlatform.Contracts.Protocol;
 [JsonSerializable(typeof(InferenceErrorResponse))]
 [JsonSerializable(typeof(ModelIndexEntry[]))]
 [JsonSerializable(typeof(ModelConfig))]
+[JsonSerializable(typeof(ModelStatisticsResponse))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;
