@@ -97,14 +97,13 @@ public sealed class GrpcBundledModelTests(BundledModelsFixture fixture) : IClass
     }
 
     [Fact]
-    public async Task ModelControlAndStatistics_NotYetServed_AreUnimplemented()
+    public async Task ModelControl_NotYetServed_IsUnimplemented()
     {
         var client = fixture.Grpc.Client;
 
         var load = await Assert.ThrowsAsync<RpcException>(async () => await client.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "mnist" }));
         var unload = await Assert.ThrowsAsync<RpcException>(async () => await client.RepositoryModelUnloadAsync(new RepositoryModelUnloadRequest { ModelName = "mnist" }));
-        var statistics = await Assert.ThrowsAsync<RpcException>(async () => await client.ModelStatisticsAsync(new ModelStatisticsRequest()));
 
-        Assert.All(new[] { load, unload, statistics }, error => Assert.Equal(StatusCode.Unimplemented, error.StatusCode));
+        Assert.All(new[] { load, unload }, error => Assert.Equal(StatusCode.Unimplemented, error.StatusCode));
     }
 }
