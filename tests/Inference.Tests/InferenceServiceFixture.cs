@@ -79,6 +79,59 @@ public sealed class GeneratedModelsFixture : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// The inference service over models whose statistics are known in advance: <c>batched</c> (two versions) makes one
+/// execution of every four items that arrive within 3 s of each other, and runs four or more at once; <c>lookup</c>
+/// batches three and fails the run on an index past 3; <c>single</c> has no batching.
+/// </summary>
+public sealed class StatisticsFixture : IAsyncLifetime
+{
+    public string Repository { get; } = TestModels.CreateRepository();
+
+    public ServiceProcess Service { get; private set; } = null!;
+
+    public HttpClient Client => Service.Client;
+
+    public GrpcEndpoint Grpc { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        TestModels.AddModel(
+            Repository,
+            "batched",
+            new
+            {
+                name = "batched",
+                max_batch_size = 8,
+                dynamic_batching = new { preferred_batch_size = new[] { 4 }, max_queue_delay_microseconds = 3_000_000, max_queue_size = 64 },
+            },
+            (1, TestModels.AddConstant(1)),
+            (2, TestModels.AddConstant(2)));
+        TestModels.AddModel(
+            Repository,
+            "lookup",
+            new
+            {
+                name = "lookup",
+                max_batch_size = 4,
+                dynamic_batching = new { preferred_batch_size = new[] { 3 }, max_queue_delay_microseconds = 3_000_000, max_queue_size = 64 },
+            },
+            (1, TestModels.Lookup()));
+        TestModels.AddModel(Repository, "single", new { name = "single", max_batch_size = 0 }, (1, TestModels.Pair()));
+
+        var environment = Grpc.Environment();
+        environment["Inference__ModelRepository"] = Repository;
+        Service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", environment);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Grpc.Dispose();
+        await Service.DisposeAsync();
+        Directory.Delete(Repository, recursive: true);
+    }
+}
+
 /// <summary>The service's gRPC port, and a client generated from the service's .proto for it.</summary>
 public sealed class GrpcEndpoint : IDisposable
 {

@@ -79,6 +79,13 @@ internal static class TestModels
         .Initializer("c", [1], [constant])
         .Node("Add", ["x", "c"], ["y"]);
 
+    /// <summary>The value at each index of a table of four, [10, 20, 30, 40]: an index past the end fails the run, not the validation.</summary>
+    public static OnnxGraphBuilder Lookup() => new OnnxGraphBuilder("lookup")
+        .Input("index", OnnxElementType.Int64, -1)
+        .Output("value", OnnxElementType.Float, -1)
+        .Initializer("table", [4], [10f, 20, 30, 40])
+        .Node("Gather", ["table", "index"], ["value"]);
+
     /// <summary>Eight 256x256 matrix products per item: slow enough on one thread to fill a queue.</summary>
     public static OnnxGraphBuilder Slow()
     {

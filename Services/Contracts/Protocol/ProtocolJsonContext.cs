@@ -15,4 +15,5 @@ namespace MlPlatform.Contracts.Protocol;
 [JsonSerializable(typeof(RepositoryIndexQuery))]
 [JsonSerializable(typeof(ModelControlRequest))]
 [JsonSerializable(typeof(ModelConfig))]
+[JsonSerializable(typeof(ModelStatisticsResponse))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;

@@ -19,7 +19,7 @@ public static class InferenceProtocolApi
     private static readonly ServerMetadataResponse ServerMetadata = new(
         "mlplatform",
         typeof(InferenceProtocolApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0",
-        ["binary_tensor_data", "model_configuration", "model_repository", "model_repository(unload_dependents)"]);
+        ["binary_tensor_data", "model_configuration", "model_repository", "model_repository(unload_dependents)", "statistics"]);
 
     public static RouteGroupBuilder MapInferenceProtocolApi(this IEndpointRouteBuilder app)
     {
@@ -28,6 +28,8 @@ public static class InferenceProtocolApi
         api.MapGet("", GetServerMetadata).WithName("ServerMetadata").WithSummary("Server name, version and protocol extensions.");
         api.MapGet("/health/live", GetLive).WithName("ServerLive").WithSummary("Whether the server can take requests at all.");
         api.MapGet("/health/ready", GetReady).WithName("ServerReady").WithSummary("Whether every model is loaded and warmed up.");
+        // A literal segment outranks {model}: a model named "stats" keeps its other routes, as in Triton, but not this one.
+        api.MapGet("/models/stats", GetAllModelStatistics).WithName("ModelStatistics").WithSummary("Statistics of every version of every model.");
 
         MapModelRoutes(api.MapGroup("/models/{model}"));
         MapModelRoutes(api.MapGroup("/models/{model}/versions/{version}"));
@@ -41,6 +43,7 @@ public static class InferenceProtocolApi
         model.MapGet("/ready", GetModelReady).WithSummary("Whether a model version can take requests.");
         model.MapGet("/config", GetModelConfig).WithSummary("The model's config.json, with its labels.");
         model.MapPost("/infer", InferAsync).WithSummary("Runs the model on JSON or binary tensors.");
+        model.MapGet("/stats", GetModelStatistics).WithSummary("Statistics of a model version, or of every version of the model.");
     }
 
     public static Ok<ServerMetadataResponse> GetServerMetadata() => TypedResults.Ok(ServerMetadata);
@@ -81,6 +84,29 @@ public static class InferenceProtocolApi
         SetConfigTag(context, lookup.Entry!);
         return TypedResults.Json(served.Config, ProtocolJsonContext.Default.ModelConfig);
     }
+
+    internal static JsonHttpResult<ModelStatisticsResponse> GetAllModelStatistics(ModelRepository repository) =>
+        Statistics(repository.Models.Values.SelectMany(Statistics));
+
+    /// <summary>Every version of the model without a version in the route, as Triton answers, not only the highest.</summary>
+    internal static Results<JsonHttpResult<ModelStatisticsResponse>, JsonHttpResult<InferenceErrorResponse>> GetModelStatistics(
+        string model, string? version, HttpContext context, ModelRepository repository)
+    {
+        var lookup = Find(context, repository, model, version);
+        if (lookup.Model is not { } served)
+        {
+            return NotFoundOrLoading(lookup, repository);
+        }
+
+        return Statistics(version is null ? Statistics(lookup.Entry!) : [served.Statistics.Snapshot(served.Name, served.VersionText)]);
+    }
+
+    /// <summary>The statistics of every version of a model, in the index's order.</summary>
+    internal static IEnumerable<ModelStatistics> Statistics(ModelEntry entry) =>
+        entry.Versions.Select(v => v.Model.Statistics.Snapshot(v.Model.Name, v.Model.VersionText));
+
+    private static JsonHttpResult<ModelStatisticsResponse> Statistics(IEnumerable<ModelStatistics> statistics) =>
+        TypedResults.Json(new ModelStatisticsResponse([.. statistics]), ProtocolJsonContext.Default.ModelStatisticsResponse);
 
     internal static async Task<Results<PooledBodyResult, JsonHttpResult<InferenceErrorResponse>>> InferAsync(
         string model,

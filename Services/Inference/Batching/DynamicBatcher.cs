@@ -14,7 +14,7 @@ namespace MlPlatform.Inference.Batching;
 internal sealed class DynamicBatcher : IAsyncDisposable
 {
     private readonly ServedModel _model;
-    private readonly InferenceMetrics _metrics;
+    private readonly ExecutionRecorder _recorder;
     private readonly TimeProvider _timeProvider;
     private readonly Channel<InferenceJob>? _queue;
     private readonly Task _batchLoop = Task.CompletedTask;
@@ -27,7 +27,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     public DynamicBatcher(ServedModel model, InferenceMetrics metrics, TimeProvider timeProvider)
     {
         _model = model;
-        _metrics = metrics;
+        _recorder = new ExecutionRecorder(model, metrics, timeProvider);
         _timeProvider = timeProvider;
         _maxBatchSize = Math.Max(1, model.Config.MaxBatchSize);
         if (!model.IsBatched)
@@ -53,13 +53,14 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     /// <exception cref="QueueFullException">The model's queue is full.</exception>
     public Task<InferenceResponse> SubmitAsync(InferenceJob job)
     {
+        job.EnqueuedTimestamp = _timeProvider.GetTimestamp();
         if (_queue is null)
         {
+            job.DequeuedTimestamp = job.EnqueuedTimestamp;
             Execute([job]);
             return job.Completion;
         }
 
-        job.EnqueuedTimestamp = _timeProvider.GetTimestamp();
         if (!_queue.Writer.TryWrite(job))
         {
             throw new QueueFullException($"the queue of model '{_model.Name}' is full ({_model.Config.DynamicBatching?.MaxQueueSize} requests waiting); retry later");
@@ -116,7 +117,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
                 var now = _timeProvider.GetTimestamp();
                 foreach (var job in batch)
                 {
-                    _metrics.Queued(_model.Name, _timeProvider.GetElapsedTime(job.EnqueuedTimestamp, now));
+                    job.DequeuedTimestamp = now;
                 }
 
                 Execute(batch);
@@ -130,12 +131,12 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         var shutdown = new OperationCanceledException("the server is shutting down");
         foreach (var job in batch)
         {
-            job.Fail(shutdown);
+            _recorder.Fail(job, shutdown);
         }
 
         while (reader.TryRead(out var waiting))
         {
-            waiting.Fail(shutdown);
+            _recorder.Fail(waiting, shutdown);
         }
     }
 
@@ -152,7 +153,6 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
     private void Execute(IReadOnlyList<InferenceJob> jobs)
     {
-        var started = _timeProvider.GetTimestamp();
         // The span belongs to the first request's trace and links to the others that shared the execution.
         List<ActivityLink>? links = null;
         for (var i = 1; i < jobs.Count; i++)
@@ -165,16 +165,8 @@ internal sealed class DynamicBatcher : IAsyncDisposable
             activity?.SetTag("mlplatform.model", _model.Name);
             activity?.SetTag("mlplatform.model.version", _model.VersionText);
             activity?.SetTag("mlplatform.batch.requests", jobs.Count);
-            OnnxExecution.Run(_model, jobs);
+            OnnxExecution.Run(_model, jobs, _recorder);
         }
-
-        var size = 0;
-        foreach (var job in jobs)
-        {
-            size += job.BatchSize;
-        }
-
-        _metrics.Executed(_model.Name, size, _timeProvider.GetElapsedTime(started));
     }
 
     public async ValueTask DisposeAsync()

@@ -21,8 +21,14 @@ internal sealed class InferenceJob(ServedModel model, InferenceRequest request, 
     /// <summary>The size of the first dimension for a batched model; 1 otherwise.</summary>
     public int BatchSize { get; } = batchSize;
 
-    /// <summary>When the job joined a queue, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
+    /// <summary>
+    /// When the job was submitted to its model's batcher, from <see cref="TimeProvider.GetTimestamp"/>: the start of its
+    /// request's duration in the statistics, and of its wait in the queue.
+    /// </summary>
     public long EnqueuedTimestamp { get; set; }
+
+    /// <summary>When the job left the queue for an execution; <see cref="EnqueuedTimestamp"/> for a model without batching, which has no queue.</summary>
+    public long DequeuedTimestamp { get; set; }
 
     /// <summary>The trace of the request, so the execution span joins it even when it runs on the batching thread.</summary>
     public ActivityContext TraceContext { get; } = Activity.Current?.Context ?? default;

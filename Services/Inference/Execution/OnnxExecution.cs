@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -8,16 +9,17 @@ namespace MlPlatform.Inference.Execution;
 
 /// <summary>
 /// Runs one or more jobs as one ONNX Runtime execution: their inputs are concatenated along the
-/// first dimension into native tensors, and each output is split back by rows.
+/// first dimension into native tensors, and each output is split back by rows. The three phases, building the inputs,
+/// the run and reading the outputs, are timed apart for the statistics.
 /// </summary>
 internal static class OnnxExecution
 {
-    /// <summary>Runs the jobs and completes each; never throws.</summary>
-    public static void Run(ServedModel model, IReadOnlyList<InferenceJob> jobs)
+    /// <summary>Runs the jobs and ends each through <paramref name="recorder"/>, with its outputs or its error; never throws.</summary>
+    public static void Run(ServedModel model, IReadOnlyList<InferenceJob> jobs, ExecutionRecorder recorder)
     {
         try
         {
-            RunOnce(model, jobs);
+            RunOnce(model, jobs, recorder);
         }
         catch (OnnxRuntimeException) when (jobs.Count > 1)
         {
@@ -25,24 +27,25 @@ internal static class OnnxExecution
             // so only that request fails.
             foreach (var job in jobs)
             {
-                Run(model, [job]);
+                Run(model, [job], recorder);
             }
         }
         catch (OnnxRuntimeException exception)
         {
-            jobs[0].Fail(new InferenceExecutionException($"model '{model.Name}' version {model.VersionText} failed to run: {exception.Message}"));
+            recorder.Fail(jobs[0], new InferenceExecutionException($"model '{model.Name}' version {model.VersionText} failed to run: {exception.Message}"));
         }
         catch (Exception exception)
         {
             foreach (var job in jobs)
             {
-                job.Fail(exception);
+                recorder.Fail(job, exception);
             }
         }
     }
 
-    private static void RunOnce(ServedModel model, IReadOnlyList<InferenceJob> jobs)
+    private static void RunOnce(ServedModel model, IReadOnlyList<InferenceJob> jobs, ExecutionRecorder recorder)
     {
+        var started = recorder.Now();
         var inputCount = model.Inputs.Count;
         var inputNames = new string[inputCount];
         var inputValues = new OrtValue[inputCount];
@@ -61,14 +64,42 @@ internal static class OnnxExecution
             }
 
             var outputNames = CollectOutputNames(model, jobs);
+            var inputsReady = recorder.Now();
             using var results = model.Session.Run(model.RunOptions, inputNames, inputValues, outputNames);
+            var inferred = recorder.Now();
 
-            var offset = 0;
-            foreach (var job in jobs)
+            // Every response is built before any job completes, so an execution either counts whole, with each of
+            // its requests, or fails whole.
+            var responses = ArrayPool<InferenceResponse>.Shared.Rent(jobs.Count);
+            var built = 0;
+            try
             {
-                job.Complete(CreateResponse(model, job, outputNames, results, offset, jobs.Count > 1));
-                offset += job.BatchSize;
+                var offset = 0;
+                for (; built < jobs.Count; built++)
+                {
+                    responses[built] = CreateResponse(model, jobs[built], outputNames, results, offset, jobs.Count > 1);
+                    offset += jobs[built].BatchSize;
+                }
             }
+            catch
+            {
+                for (var i = 0; i < built; i++)
+                {
+                    responses[i].Dispose();
+                }
+
+                ArrayPool<InferenceResponse>.Shared.Return(responses, clearArray: true);
+                throw;
+            }
+
+            var times = new ExecutionTimestamps(started, inputsReady, inferred, recorder.Now());
+            recorder.Executed(totalBatch, times);
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                recorder.Complete(jobs[i], responses[i], times);
+            }
+
+            ArrayPool<InferenceResponse>.Shared.Return(responses, clearArray: true);
         }
         finally
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MlPlatform.Contracts.Protocol;
+using MlPlatform.Inference.Statistics;
 
 namespace MlPlatform.Inference.Execution;
 
@@ -27,6 +28,7 @@ internal sealed class ServedModel : IDisposable
         Inputs = inputs;
         Outputs = outputs;
         OutputNames = Array.ConvertAll(outputs, output => output.Name);
+        Statistics = new ModelVersionStatistics(config.MaxBatchSize);
     }
 
     public string Name { get; }
@@ -50,6 +52,9 @@ internal sealed class ServedModel : IDisposable
 
     /// <summary>Shared by every run of this model: options are read-only once set, and ONNX Runtime requires an instance.</summary>
     public RunOptions RunOptions { get; } = new();
+
+    /// <summary>What this version has run since it was loaded; unloading the version drops them with it.</summary>
+    public ModelVersionStatistics Statistics { get; }
 
     public ModelMetadataResponse ToMetadata(IReadOnlyList<string> versions) => new(
         Name,

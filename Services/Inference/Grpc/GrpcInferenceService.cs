@@ -11,7 +11,7 @@ namespace MlPlatform.Inference.Grpc;
 
 /// <summary>
 /// The Open Inference Protocol over gRPC (KServe's <c>inference.GRPCInferenceService</c>), over the same repository,
-/// validation and batching queues as the REST endpoints, with Triton's model repository RPCs over the same repository.
+/// validation and batching queues as the REST endpoints, with Triton's model repository RPCs and ModelStatistics.
 /// </summary>
 /// <remarks>
 /// Every client mistake is INVALID_ARGUMENT with a message that names the field; an unknown model or version is
@@ -118,6 +118,35 @@ internal sealed class GrpcInferenceService(ModelRepository repository, ILogger<G
 
         Complete(await repository.UnloadAsync(request.ModelName, CancellationToken.None).ConfigureAwait(false), request.ModelName, "unloaded");
         return new Protos.RepositoryModelUnloadResponse();
+    }
+
+    /// <summary>
+    /// Every version of every model for an empty name, as Triton answers; for a name, every version of it, or the one asked
+    /// for. The figures are the REST endpoint's, field for field.
+    /// </summary>
+    public override Task<Protos.ModelStatisticsResponse> ModelStatistics(Protos.ModelStatisticsRequest request, ServerCallContext context)
+    {
+        IEnumerable<ModelStatistics> statistics;
+        if (request.Name.Length == 0)
+        {
+            statistics = repository.Models.Values.SelectMany(InferenceProtocolApi.Statistics);
+        }
+        else
+        {
+            var lookup = Find(context, request.Name, request.Version, "name");
+            if (lookup.Model is not { } served)
+            {
+                throw NotFoundOrLoading(lookup);
+            }
+
+            statistics = request.Version.Length == 0
+                ? InferenceProtocolApi.Statistics(lookup.Entry!)
+                : [served.Statistics.Snapshot(served.Name, served.VersionText)];
+        }
+
+        var response = new Protos.ModelStatisticsResponse();
+        response.ModelStats.Add(statistics.Select(ToMessage));
+        return Task.FromResult(response);
     }
 
     public override async Task<Protos.ModelInferResponse> ModelInfer(Protos.ModelInferRequest request, ServerCallContext context)
@@ -235,6 +264,40 @@ internal sealed class GrpcInferenceService(ModelRepository repository, ILogger<G
     /// </summary>
     private static RpcException Failure(StatusCode status, string message) =>
         new(new Status(status, message.Length <= MaxDetailLength ? message : string.Concat(message.AsSpan(0, MaxDetailLength), "...")));
+
+    private static Protos.ModelStatistics ToMessage(ModelStatistics statistics)
+    {
+        var inference = statistics.InferenceStats;
+        var message = new Protos.ModelStatistics
+        {
+            Name = statistics.Name,
+            Version = statistics.Version,
+            LastInference = statistics.LastInference,
+            InferenceCount = statistics.InferenceCount,
+            ExecutionCount = statistics.ExecutionCount,
+            InferenceStats = new Protos.InferStatistics
+            {
+                Success = ToMessage(inference.Success),
+                Fail = ToMessage(inference.Fail),
+                Queue = ToMessage(inference.Queue),
+                ComputeInput = ToMessage(inference.ComputeInput),
+                ComputeInfer = ToMessage(inference.ComputeInfer),
+                ComputeOutput = ToMessage(inference.ComputeOutput),
+                CacheHit = ToMessage(inference.CacheHit),
+                CacheMiss = ToMessage(inference.CacheMiss),
+            },
+        };
+        message.BatchStats.Add(statistics.BatchStats.Select(batch => new Protos.InferBatchStatistics
+        {
+            BatchSize = batch.BatchSize,
+            ComputeInput = ToMessage(batch.ComputeInput),
+            ComputeInfer = ToMessage(batch.ComputeInfer),
+            ComputeOutput = ToMessage(batch.ComputeOutput),
+        }));
+        return message;
+    }
+
+    private static Protos.StatisticDuration ToMessage(DurationStatistic duration) => new() { Count = duration.Count, Ns = duration.Ns };
 
     private static Protos.ModelMetadataResponse.Types.TensorMetadata ToMessage(TensorMetadata tensor)
     {
