@@ -40,6 +40,37 @@ internal static class LoadGenerator
         return new LoadResult(all.Length, failures, elapsed, Percentile(all, 0.5), Percentile(all, 0.99));
     }
 
+    /// <summary>The closed loop of <see cref="RunAsync"/> over any call, for clients that are not an <see cref="HttpClient"/> (gRPC).</summary>
+    /// <param name="call">One request; true when it succeeded.</param>
+    public static async Task<LoadResult> RunCallsAsync(Func<Task<bool>> call, int concurrency, TimeSpan duration)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var latencies = new List<double>[concurrency];
+        var failures = 0;
+
+        async Task ClientLoopAsync(int index)
+        {
+            var mine = latencies[index] = new List<double>(1024);
+            while (stopwatch.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                if (await call())
+                {
+                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                else
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(ClientLoopAsync));
+        var elapsed = stopwatch.Elapsed;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return new LoadResult(all.Length, failures, elapsed, Percentile(all, 0.5), Percentile(all, 0.99));
+    }
+
     /// <summary>
     /// An open-loop load: requests start at a fixed rate whether or not earlier ones are answered, so a slow
     /// answer does not slow the load down and hide itself (no coordinated omission). Each latency counts from

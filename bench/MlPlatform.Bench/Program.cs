@@ -24,6 +24,8 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [PredictLatency.Id] = PredictLatency.RunAsync,
     [IdleMemory.Id] = IdleMemory.RunAsync,
     [ImageKernels.Id] = ImageKernels.RunAsync,
+    [GrpcVersusRest.Id] = GrpcVersusRest.RunAsync,
+    [VersionSwap.Id] = VersionSwap.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using MlPlatform.Inference.Grpc.Protos;
+using MlPlatform.OnnxWriter;
+using MlPlatform.TestSupport;
+
+namespace MlPlatform.Bench;
+
+/// <summary>
+/// P9: the Open Inference Protocol over gRPC with raw contents against REST with binary tensors, one inference
+/// service answering both, for a 1x3x224x224 FP32 tensor through an identity model (the protocol's cost) and for
+/// single mnist items (a real model's).
+/// </summary>
+internal static class GrpcVersusRest
+{
+    public const string Id = "grpc-vs-rest";
+
+    public static async Task RunAsync(BenchSettings settings)
+    {
+        var repository = Directory.CreateTempSubdirectory("mlplatform-bench-").FullName;
+        try
+        {
+            var identity = Path.Combine(repository, "identity");
+            Directory.CreateDirectory(identity);
+            File.WriteAllText(Path.Combine(identity, "config.json"), """{"name":"identity","max_batch_size":0}""");
+            new OnnxGraphBuilder("identity")
+                .Input("image", OnnxElementType.Float, 1, 3, 224, 224)
+                .Output("image_out", OnnxElementType.Float, 1, 3, 224, 224)
+                .Node("Identity", ["image"], ["image_out"])
+                .Save(Path.Combine(identity, "1", "model.onnx"));
+            CopyDirectory(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(repository, "mnist"));
+
+            var grpcPort = LoopbackPort.Free();
+            await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
+            {
+                ["Inference__ModelRepository"] = repository,
+                ["Inference__GrpcPort"] = grpcPort.ToString(CultureInfo.InvariantCulture),
+            });
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency }) { BaseAddress = service.BaseAddress };
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
+            var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+            var random = new Random(7);
+            var pixels = new float[3 * 224 * 224];
+            for (var i = 0; i < pixels.Length; i++)
+            {
+                pixels[i] = (float)((random.NextDouble() * 4) - 2);
+            }
+
+            var image = V2Binary.Request("image", [1, 3, 224, 224], pixels);
+            var imageMessage = RawRequest("identity", "image", [1, 3, 224, 224], pixels);
+            var digits = HoldOutDigits.Load().Take(64).ToArray();
+            var digitBodies = digits.Select(d => V2Binary.Request("input", [1, 1, 28, 28], d.Pixels)).ToArray();
+            var digitMessages = digits.Select(d => RawRequest("mnist", "input", [1, 1, 28, 28], d.Pixels)).ToArray();
+            var next = 0;
+            int Next() => (int)((uint)Interlocked.Increment(ref next) % (uint)digits.Length);
+
+            var rows = new StringBuilder();
+            foreach (var (name, rest, call) in new (string, Func<HttpRequestMessage>, Func<Task<bool>>)[]
+            {
+                ("1x3x224x224 FP32 (150,528 floats), identity model", () => V2Binary.Infer("identity", image), () => CallAsync(grpc, imageMessage)),
+                ("single mnist item, 1x1x28x28", () => V2Binary.Infer("mnist", digitBodies[Next()]), () => CallAsync(grpc, digitMessages[Next()])),
+            })
+            {
+                await LoadGenerator.RunAsync(http, rest, settings.Concurrency, settings.Warmup);
+                await LoadGenerator.RunCallsAsync(call, settings.Concurrency, settings.Warmup);
+
+                // Interleaved rounds, so drift in the machine's speed falls on both sides.
+                var restRounds = new List<LoadResult>();
+                var grpcRounds = new List<LoadResult>();
+                for (var round = 0; round < settings.Rounds; round++)
+                {
+                    restRounds.Add(await LoadGenerator.RunAsync(http, rest, settings.Concurrency, settings.Duration));
+                    grpcRounds.Add(await LoadGenerator.RunCallsAsync(call, settings.Concurrency, settings.Duration));
+                    Console.WriteLine($"{name}, round {round + 1}: REST {restRounds[^1]}; gRPC {grpcRounds[^1]}");
+                }
+
+                var restRate = restRounds.Sum(r => r.Completed) / restRounds.Sum(r => r.Elapsed.TotalSeconds);
+                var grpcRate = grpcRounds.Sum(r => r.Completed) / grpcRounds.Sum(r => r.Elapsed.TotalSeconds);
+                var restP50 = restRounds.Median(r => r.P50Milliseconds);
+                var grpcP50 = grpcRounds.Median(r => r.P50Milliseconds);
+                var failed = restRounds.Sum(r => r.Failed) + grpcRounds.Sum(r => r.Failed);
+                rows.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {name} | {restRate:F1} | {grpcRate:F1} | **{grpcRate / restRate:F2}x** | {restP50:F2} | {grpcP50:F2} | **{grpcP50 / restP50:F2}x** | {failed} |");
+            }
+
+            var body = new StringBuilder()
+                .AppendLine(CultureInfo.InvariantCulture, $"One inference service (Release) answers both: REST `POST /v2/models/{{m}}/infer` with binary tensors in and out, and gRPC `ModelInfer` with `raw_input_contents` and `raw_output_contents` (HTTP/2 cleartext, one channel). {settings.Concurrency} concurrent clients in a closed loop, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s per side; REST binary is the reference.")
+                .AppendLine()
+                .AppendLine("| request | REST binary req/s (reference) | gRPC raw req/s | gRPC / REST throughput | REST p50 ms | gRPC p50 ms | gRPC / REST p50 | failed |")
+                .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                .Append(rows)
+                .AppendLine()
+                .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
+            ResultsFile.WriteSection(Id, "P9: gRPC raw vs REST binary", body.ToString());
+        }
+        finally
+        {
+            Directory.Delete(repository, recursive: true);
+        }
+    }
+
+    private static async Task<bool> CallAsync(GRPCInferenceService.GRPCInferenceServiceClient client, ModelInferRequest request)
+    {
+        try
+        {
+            var response = await client.ModelInferAsync(request);
+            return response.RawOutputContents.Count > 0;
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return false;
+        }
+    }
+
+    private static ModelInferRequest RawRequest(string model, string input, long[] shape, ReadOnlySpan<float> data)
+    {
+        var tensor = new ModelInferRequest.Types.InferInputTensor { Name = input, Datatype = "FP32" };
+        tensor.Shape.Add(shape);
+        var request = new ModelInferRequest { ModelName = model };
+        request.Inputs.Add(tensor);
+        request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(data)));
+        return request;
+    }
+
+    internal static void CopyDirectory(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in Directory.EnumerateFiles(source))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(source))
+        {
+            CopyDirectory(directory, Path.Combine(destination, Path.GetFileName(directory)));
+        }
+    }
+}
