@@ -42,6 +42,19 @@ internal sealed class GrpcProblemDetailsWriter(IOptions<GrpcOptions> options) : 
 
     private static string MessageOf(HttpContext context, int status, GrpcStatusCode code, string? detail)
     {
+        // The exception is logged; a client gets no more than that it happened.
+        if (code == GrpcStatusCode.Internal)
+        {
+            return "The gateway failed to handle the request.";
+        }
+
+        // The gateway's own problems say what happened (a group's timeout names its setting), even when YARP, cancelled
+        // by it, has left an error of its own behind.
+        if (detail is not null)
+        {
+            return detail;
+        }
+
         if (context.Features.Get<IForwarderErrorFeature>() is { } error)
         {
             return error.Error switch
@@ -56,9 +69,7 @@ internal sealed class GrpcProblemDetailsWriter(IOptions<GrpcOptions> options) : 
         return code switch
         {
             GrpcStatusCode.Unimplemented => $"The gateway serves no gRPC method {Shortened(context.Request.Path.Value)}; its gRPC port serves {GrpcRoute.Service}.",
-            // The exception is logged; a client gets no more than that it happened.
-            GrpcStatusCode.Internal => "The gateway failed to handle the request.",
-            _ => detail ?? Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
+            _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
         };
     }
 

@@ -387,7 +387,7 @@ public sealed class GrpcGatewayTests(GrpcRealInferenceFixture fixture) : IClassF
 
 /// <summary>
 /// The gateway's gRPC port in front of a gRPC stand-in that records the metadata it receives, with a yearly limit of
-/// <see cref="YearLimit"/> requests per consumer that REST and gRPC calls share.
+/// <see cref="YearLimit"/> requests per consumer that REST and gRPC calls share, and a 1 s timeout on route group grpc.
 /// </summary>
 public sealed class GrpcStandInFixture : IAsyncLifetime
 {
@@ -411,6 +411,7 @@ public sealed class GrpcStandInFixture : IAsyncLifetime
         Upstream = await StandIn.StartAsync("upstream-0");
         var settings = PolicySettings.On();
         settings["Gateway__RateLimiting__Year"] = YearLimit.ToString(CultureInfo.InvariantCulture);
+        settings["Gateway__RouteGroups__grpc__Timeout"] = "00:00:01";
         settings["Gateway__GrpcPort"] = GrpcPort.ToString(CultureInfo.InvariantCulture);
         settings["services__inference__grpc__0"] = Inference.Address.ToString().TrimEnd('/');
         Gateway = await GatewayProcess.StartAsync(GatewayProcess.AllServices(Upstream), settings);
@@ -467,6 +468,20 @@ public sealed class GrpcGatewayPolicyTests(GrpcStandInFixture fixture) : IClassF
         var parts = Assert.Single(fixture.Inference.WithRequestId(id))["traceparent"]!.Split('-');
         Assert.Equal(traceId, parts[1]);
         Assert.NotEqual(clientSpan, parts[2]);
+    }
+
+    [Fact]
+    public async Task Call_PastTheGroupsTimeout_DeadlineExceededNamingTheSetting()
+    {
+        var started = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            fixture.Client.ModelReadyAsync(new ModelReadyRequest { Name = "hang" }, GrpcCalls.Key(PolicySettings.BobKey, requestId: "timeout-1")).ResponseAsync);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("Gateway:RouteGroups:grpc:Timeout", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("timeout-1", GrpcCalls.Value(error.Trailers, "x-request-id"));
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(20));
     }
 
     [Fact]

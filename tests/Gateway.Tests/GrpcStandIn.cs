@@ -20,8 +20,8 @@ public sealed record RecordedCall(string Method, IReadOnlyDictionary<string, str
 
 /// <summary>
 /// Inference's gRPC endpoint played by a real gRPC server on an h2c loopback port, recording the metadata of every call.
-/// It answers <c>ServerLive</c> (live) and <c>ServerMetadata</c> (named after the stand-in); every other method is
-/// UNIMPLEMENTED, as the generated base class has it.
+/// It answers <c>ServerLive</c> (live), <c>ServerMetadata</c> (named after the stand-in) and <c>ModelReady</c> (ready,
+/// but never for the model <c>hang</c>); every other method is UNIMPLEMENTED, as the generated base class has it.
 /// </summary>
 public sealed class GrpcStandIn : IAsyncDisposable
 {
@@ -75,6 +75,18 @@ public sealed class GrpcStandIn : IAsyncDisposable
         {
             Record(context);
             return Task.FromResult(new ServerMetadataResponse { Name = ServerName, Version = "0" });
+        }
+
+        /// <summary>Ready at once, except for the model <c>hang</c>, which never answers before the call is cancelled.</summary>
+        public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
+        {
+            Record(context);
+            if (request.Name == "hang")
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+
+            return new ModelReadyResponse { Ready = true };
         }
 
         private void Record(ServerCallContext context) =>
