@@ -34,13 +34,17 @@ public static class GrpcPortEndpoints
 /// </remarks>
 internal sealed class GrpcPortMatcherPolicy(IOptions<GrpcOptions> options) : MatcherPolicy, IEndpointSelectorPolicy
 {
+    // Read when routing builds its matcher, on the first request, long after the options were validated.
+    private readonly int? _grpcPort = options.Value.GrpcPort;
+
     public override int Order => 0;
 
-    public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) => options.Value.GrpcPort is not null;
+    /// <summary>Without a gRPC port no endpoint is the gRPC port's, and routing skips this policy altogether.</summary>
+    public bool AppliesToEndpoints(IReadOnlyList<Endpoint> endpoints) => _grpcPort is not null;
 
     public Task ApplyAsync(HttpContext httpContext, CandidateSet candidates)
     {
-        var onGrpcPort = httpContext.Connection.LocalPort == options.Value.GrpcPort;
+        var onGrpcPort = httpContext.Connection.LocalPort == _grpcPort;
         for (var i = 0; i < candidates.Count; i++)
         {
             if (candidates.IsValidCandidate(i) && (candidates[i].Endpoint.Metadata.GetMetadata<GrpcPortEndpointMetadata>() is not null) != onGrpcPort)
