@@ -6,8 +6,8 @@ namespace MlPlatform.AppHost;
 
 /// <summary>
 /// What the command line or the environment may change about the application: <c>AppHost:Replicas:{service}</c>,
-/// <c>AppHost:GatewayPort</c>, <c>AppHost:Gateway:RateLimitPolicy</c> (<c>local</c> or <c>redis</c>) and
-/// <c>AppHost:ModelRepository</c>. Every problem is reported at once, before anything starts.
+/// <c>AppHost:GatewayPort</c>, <c>AppHost:GatewayGrpcPort</c>, <c>AppHost:Gateway:RateLimitPolicy</c> (<c>local</c> or
+/// <c>redis</c>) and <c>AppHost:ModelRepository</c>. Every problem is reported at once, before anything starts.
 /// </summary>
 internal sealed class AppHostSettings
 {
@@ -21,17 +21,21 @@ internal sealed class AppHostSettings
 
     private readonly Dictionary<string, int> _replicas;
 
-    private AppHostSettings(Dictionary<string, int> replicas, int gatewayPort, string rateLimitPolicy, string modelRepository, string? developmentApiKey, string? dashboardUrl)
+    private AppHostSettings(Dictionary<string, int> replicas, int gatewayPort, int gatewayGrpcPort, string rateLimitPolicy, string modelRepository, string? developmentApiKey, string? dashboardUrl)
     {
         DashboardUrl = dashboardUrl;
         _replicas = replicas;
         GatewayPort = gatewayPort;
+        GatewayGrpcPort = gatewayGrpcPort;
         RateLimitPolicy = rateLimitPolicy;
         ModelRepository = modelRepository;
         DevelopmentApiKey = developmentApiKey;
     }
 
     public int GatewayPort { get; }
+
+    /// <summary>The gateway's gRPC port: a port of its own, since cleartext HTTP/2 cannot share one with HTTP/1.1.</summary>
+    public int GatewayGrpcPort { get; }
 
     public string RateLimitPolicy { get; }
 
@@ -71,6 +75,12 @@ internal sealed class AppHostSettings
         }
 
         var port = Integer(configuration, "AppHost:GatewayPort", 8080, 1, 65535, problems);
+        var grpcPort = Integer(configuration, "AppHost:GatewayGrpcPort", 8081, 1, 65535, problems);
+        if (grpcPort == port)
+        {
+            problems.Add($"AppHost:GatewayGrpcPort is {grpcPort}, the same as AppHost:GatewayPort; gRPC needs a port of its own.");
+        }
+
         var policy = configuration["AppHost:Gateway:RateLimitPolicy"] ?? "local";
         if (policy is not ("local" or "redis"))
         {
@@ -89,7 +99,7 @@ internal sealed class AppHostSettings
         }
 
         var dashboardUrl = configuration["ASPNETCORE_URLS"]?.Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-        return new AppHostSettings(replicas, port, policy, models, configuration["AppHost:DevelopmentApiKey"], dashboardUrl);
+        return new AppHostSettings(replicas, port, grpcPort, policy, models, configuration["AppHost:DevelopmentApiKey"], dashboardUrl);
     }
 
     private static int Integer(IConfiguration configuration, string key, int defaultValue, int min, int max, List<string> problems)

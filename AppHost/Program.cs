@@ -5,7 +5,7 @@ using MlPlatform.AppHost.Publishing;
 using MlPlatform.AppHost.Redis;
 using MlPlatform.AppHost.SelfHealing;
 
-// dotnet run --project AppHost [-- --AppHost:GatewayPort=9000 --AppHost:Replicas:inference=3]
+// dotnet run --project AppHost [-- --AppHost:GatewayPort=9000 --AppHost:GatewayGrpcPort=9001 --AppHost:Replicas:inference=3]
 // dotnet aspire publish -o deploy/k8s   (or: dotnet run --project AppHost -- --operation publish --output-path deploy/k8s)
 var builder = DistributedApplication.CreateBuilder(args);
 var settings = AppHostSettings.Read(builder.Configuration);
@@ -42,6 +42,8 @@ var postprocessing = builder.AddProject<Projects.MlPlatform_Postprocessing>("pos
 var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchProfileName: null)
     .WithReplicas(settings.Replicas("gateway"))
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
+    // The Open Inference Protocol over gRPC, to inference's grpc endpoint; h2c on a port of its own, like inference's.
+    .WithHttpEndpoint(port: settings.GatewayGrpcPort, name: "grpc", env: "Gateway__GrpcPort")
     .WithExternalHttpEndpoints()
     .AsGateway()
     .WithReference(preprocessing)

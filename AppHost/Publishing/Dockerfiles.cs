@@ -27,7 +27,7 @@ internal static class Dockerfiles
         # Numeric, so Kubernetes can check runAsNonRoot against it.
         USER $APP_UID
         ENV HTTP_PORTS=8080
-        EXPOSE 8080
+        EXPOSE {string.Join(' ', service.Endpoints.Select(endpoint => endpoint.Port))}
         ENTRYPOINT ["dotnet", "{service.AssemblyName}.dll"]
 
         """;

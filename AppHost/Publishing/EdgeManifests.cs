@@ -22,7 +22,11 @@ internal sealed class EdgeManifests(PublishOptions options)
         },
     };
 
-    public V1Ingress Ingress(PublishedService gateway, long maxRequestBodyBytes)
+    /// <summary>The REST routes: every path to the gateway's HTTP port.</summary>
+    public V1Ingress Ingress(PublishedService gateway, long maxRequestBodyBytes) =>
+        Ingress(gateway, maxRequestBodyBytes, gateway.Name, "/", ServiceManifests.HttpPort);
+
+    private V1Ingress Ingress(PublishedService gateway, long maxRequestBodyBytes, string name, string path, int port)
     {
         var annotations = new Dictionary<string, string>();
         if (options.IngressClass == "nginx")
@@ -37,7 +41,7 @@ internal sealed class EdgeManifests(PublishOptions options)
             Kind = "Ingress",
             Metadata = new V1ObjectMeta
             {
-                Name = gateway.Name,
+                Name = name,
                 NamespaceProperty = options.Namespace,
                 Labels = Labels.For(gateway.Name, ServiceManifests.Component(gateway), options.Tag),
                 Annotations = annotations.Count > 0 ? annotations : null,
@@ -57,11 +61,11 @@ internal sealed class EdgeManifests(PublishOptions options)
                             [
                                 new V1HTTPIngressPath
                                 {
-                                    Path = "/",
+                                    Path = path,
                                     PathType = "Prefix",
                                     Backend = new V1IngressBackend
                                     {
-                                        Service = new V1IngressServiceBackend { Name = gateway.Name, Port = new V1ServiceBackendPort { Number = ServiceManifests.HttpPort } },
+                                        Service = new V1IngressServiceBackend { Name = gateway.Name, Port = new V1ServiceBackendPort { Number = port } },
                                     },
                                 },
                             ],
@@ -72,42 +76,66 @@ internal sealed class EdgeManifests(PublishOptions options)
         };
     }
 
+    /// <summary>
+    /// The gRPC route, as a second Ingress on the same host: ingress-nginx speaks gRPC to its backend only when the
+    /// whole Ingress says so (<c>backend-protocol: GRPC</c>), so it cannot share one with the REST routes. The gateway's
+    /// gRPC port serves the Open Inference Protocol's service alone, and this routes only that service's path to it.
+    /// </summary>
+    public V1Ingress? GrpcIngress(PublishedService gateway, long maxRequestBodyBytes)
+    {
+        if (gateway.Endpoint(PublishedApplication.GrpcEndpoint) is not { } grpc)
+        {
+            return null;
+        }
+
+        var ingress = Ingress(gateway, maxRequestBodyBytes, $"{gateway.Name}-grpc", GrpcServicePath, grpc.Port);
+        if (options.IngressClass == "nginx")
+        {
+            ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/backend-protocol"] = "GRPC";
+        }
+
+        return ingress;
+    }
+
+    /// <summary>The path prefix of every method of the Open Inference Protocol's gRPC service.</summary>
+    public const string GrpcServicePath = "/inference.GRPCInferenceService";
+
     /// <summary>The gateway accepts traffic only from the Ingress controller's namespace (and Prometheus's, for its metrics).</summary>
     public V1NetworkPolicy GatewayPolicy(PublishedService gateway) => Policy(
         gateway.Name,
-        ServiceManifests.HttpPort,
+        [.. gateway.Endpoints.Select(endpoint => endpoint.Port)],
         [NamespacePeer(options.IngressNamespace)],
         exposesMetrics: true);
 
     /// <summary>
-    /// A resource accepts traffic only from the pods of the services that reference it in the model, and,
-    /// when it <paramref name="exposesMetrics"/>, from the metrics namespace on the HTTP port.
+    /// A resource accepts traffic only from the pods of the services that reference it in the model, on its
+    /// <paramref name="ports"/>, and, when it <paramref name="exposesMetrics"/>, from the metrics namespace on the HTTP port.
     /// </summary>
-    public V1NetworkPolicy ReferencedPolicy(string name, int port, IEnumerable<PublishedService> callers, bool exposesMetrics) => Policy(
+    public V1NetworkPolicy ReferencedPolicy(string name, IReadOnlyList<int> ports, IEnumerable<PublishedService> callers, bool exposesMetrics) => Policy(
         name,
-        port,
+        ports,
         callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList(),
         exposesMetrics);
 
     private static V1NetworkPolicyPeer NamespacePeer(string name) =>
         new() { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = name } } };
 
-    private static V1NetworkPolicyIngressRule Rule(IList<V1NetworkPolicyPeer> from, int port) =>
-        new() { FromProperty = from, Ports = [new V1NetworkPolicyPort { Port = port, Protocol = "TCP" }] };
+    private static V1NetworkPolicyIngressRule Rule(IList<V1NetworkPolicyPeer> from, IEnumerable<int> ports) =>
+        new() { FromProperty = from, Ports = [.. ports.Select(port => new V1NetworkPolicyPort { Port = port, Protocol = "TCP" })] };
 
-    private V1NetworkPolicy Policy(string name, int port, IList<V1NetworkPolicyPeer> from, bool exposesMetrics)
+    private V1NetworkPolicy Policy(string name, IReadOnlyList<int> ports, IList<V1NetworkPolicyPeer> from, bool exposesMetrics)
     {
         // No rules means nothing may connect (a service no one references, with no metrics namespace).
         var rules = new List<V1NetworkPolicyIngressRule>();
         if (from.Count > 0)
         {
-            rules.Add(Rule(from, port));
+            rules.Add(Rule(from, ports));
         }
 
         // The pods' prometheus.io annotations point a scraper at /metrics on the HTTP port.
         if (exposesMetrics && options.MetricsNamespace is { } metricsNamespace)
         {
-            rules.Add(Rule([NamespacePeer(metricsNamespace)], ServiceManifests.HttpPort));
+            rules.Add(Rule([NamespacePeer(metricsNamespace)], [ServiceManifests.HttpPort]));
         }
 
         return new V1NetworkPolicy

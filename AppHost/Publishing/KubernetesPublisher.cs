@@ -41,7 +41,7 @@ internal sealed class KubernetesPublisher(PublishedApplication model, PublishOpt
             var callers = order.Where(s => s.Connections.Contains(executable));
             set.AddObjects($"{executable.Name}-deployment.yaml", redis.Deployment(executable));
             set.AddObjects($"{executable.Name}-service.yaml", redis.Service(executable));
-            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, executable.TargetPort, callers, exposesMetrics: false));
+            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, [executable.TargetPort], callers, exposesMetrics: false));
         }
 
         foreach (var service in order)
@@ -68,13 +68,20 @@ internal sealed class KubernetesPublisher(PublishedApplication model, PublishOpt
 
             var policy = service.IsGateway
                 ? edge.GatewayPolicy(service)
-                : edge.ReferencedPolicy(service.Name, ServiceManifests.HttpPort, order.Where(s => s.References.Contains(service)), exposesMetrics: true);
+                : edge.ReferencedPolicy(service.Name, [.. service.Endpoints.Select(e => e.Port)], order.Where(s => s.References.Contains(service)), exposesMetrics: true);
             set.AddObjects($"{service.Name}-networkpolicy.yaml", policy);
         }
 
         if (order.FirstOrDefault(s => s.IsGateway) is { } gateway)
         {
-            set.AddObjects("ingress.yaml", edge.Ingress(gateway, GatewayMaxRequestBodyBytes()));
+            var maxBody = GatewayMaxRequestBodyBytes();
+            var ingresses = new List<object> { edge.Ingress(gateway, maxBody) };
+            if (edge.GrpcIngress(gateway, maxBody) is { } grpcIngress)
+            {
+                ingresses.Add(grpcIngress);
+            }
+
+            set.AddObjects("ingress.yaml", [.. ingresses]);
         }
 
         set.AddText("kustomization.yaml", k8s.KubernetesYaml.Serialize(new Kustomization { Resources = [.. set.Resources] }).TrimEnd() + "\n");

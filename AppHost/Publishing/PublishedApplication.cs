@@ -7,6 +7,13 @@ namespace MlPlatform.AppHost.Publishing;
 /// <summary>A probe as a cluster runs it, read from Aspire's <see cref="EndpointProbeAnnotation"/>.</summary>
 internal sealed record PublishedProbe(string Path, int PeriodSeconds, int TimeoutSeconds, int FailureThreshold);
 
+/// <summary>One endpoint of a service as a cluster has it: the port its container listens on and its Service exposes, under the endpoint's name.</summary>
+internal sealed record PublishedEndpoint(string Name, int Port)
+{
+    /// <summary>Whether it speaks HTTP/2 without TLS only, as the gRPC endpoints do.</summary>
+    public bool IsH2c => Name == PublishedApplication.GrpcEndpoint;
+}
+
 /// <summary>One project of the application as a cluster runs it.</summary>
 internal sealed class PublishedService
 {
@@ -30,6 +37,11 @@ internal sealed class PublishedService
     public PublishedProbe? Liveness { get; init; }
 
     public PublishedProbe? Startup { get; init; }
+
+    /// <summary>Its endpoints, <c>http</c> first: every service has that one, inference and the gateway also <c>grpc</c>.</summary>
+    public required IReadOnlyList<PublishedEndpoint> Endpoints { get; init; }
+
+    public PublishedEndpoint? Endpoint(string name) => Endpoints.FirstOrDefault(e => e.Name == name);
 
     /// <summary>The services whose addresses it gets.</summary>
     public List<PublishedService> References { get; } = [];
@@ -56,6 +68,17 @@ internal sealed class PublishedApplication
 {
     /// <summary>Every .NET service listens here in its container, as the aspnet image's <c>HTTP_PORTS</c> default has it.</summary>
     public const int HttpPort = 8080;
+
+    public const string HttpEndpoint = "http";
+
+    /// <summary>The endpoint of the Open Inference Protocol over gRPC (h2c), inference's and the gateway's.</summary>
+    public const string GrpcEndpoint = "grpc";
+
+    /// <summary>Where a service with a gRPC endpoint listens for it in its container; the port KServe gives gRPC.</summary>
+    public const int GrpcPort = 8081;
+
+    /// <summary>The container port of each endpoint name the application uses.</summary>
+    private static readonly Dictionary<string, int> EndpointPorts = new(StringComparer.Ordinal) { [HttpEndpoint] = HttpPort, [GrpcEndpoint] = GrpcPort };
 
     // What Aspire adds for a local run or for its own publishers; a cluster sets these itself (ServiceManifests).
     private static readonly string[] LocalOnlyPrefixes = ["OTEL_", "ASPNETCORE_", "DOTNET_", "HTTP_PORTS", "HTTPS_PORTS", "LOGGING__CONSOLE"];
@@ -90,6 +113,7 @@ internal sealed class PublishedApplication
                 Readiness = Probe(probes, ProbeType.Readiness),
                 Liveness = Probe(probes, ProbeType.Liveness),
                 Startup = Probe(probes, ProbeType.Startup),
+                Endpoints = Endpoints(project),
             };
         }
 
@@ -112,12 +136,17 @@ internal sealed class PublishedApplication
     {
         if (key.StartsWith("services__", StringComparison.Ordinal))
         {
-            // One address per service: its Kubernetes Service balances over the pods, as DCP's proxy does over replicas.
-            var referenced = key.Split("__")[1];
-            if (services.TryGetValue(referenced, out var target) && !service.References.Contains(target))
+            // One address per endpoint of a service (services__{service}__{endpoint}__{index}): its Kubernetes Service
+            // balances over the pods, as DCP's proxy does over replicas.
+            var parts = key.Split("__");
+            if (services.TryGetValue(parts[1], out var target) && parts.Length > 2 && target.Endpoint(parts[2]) is { } endpoint)
             {
-                service.References.Add(target);
-                service.Environment[$"services__{referenced}__http__0"] = $"http://{referenced}:{HttpPort}";
+                if (!service.References.Contains(target))
+                {
+                    service.References.Add(target);
+                }
+
+                service.Environment[$"services__{target.Name}__{endpoint.Name}__0"] = $"http://{target.Name}:{endpoint.Port}";
             }
 
             return;
@@ -136,6 +165,15 @@ internal sealed class PublishedApplication
 
         if (LocalOnlyPrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
         {
+            return;
+        }
+
+        // The port an endpoint's own variable names (Inference__GrpcPort): the container port it has in the cluster.
+        if (value is EndpointReferenceExpression { Property: EndpointProperty.TargetPort } targetPort
+            && targetPort.Endpoint.Resource.Name == service.Name
+            && service.Endpoint(targetPort.Endpoint.EndpointName) is { } own)
+        {
+            service.Environment[key] = own.Port.ToString(CultureInfo.InvariantCulture);
             return;
         }
 
@@ -170,6 +208,21 @@ internal sealed class PublishedApplication
         IValueProvider provider => await provider.GetValueAsync(cancellationToken).ConfigureAwait(false),
         _ => value.ToString(),
     };
+
+    /// <summary>The project's endpoints at the container ports of their names; a name the cluster has no port for stops the publish.</summary>
+    private static PublishedEndpoint[] Endpoints(ProjectResource project)
+    {
+        var endpoints = project.Annotations.OfType<EndpointAnnotation>()
+            .Select(endpoint => EndpointPorts.TryGetValue(endpoint.Name, out var port)
+                ? new PublishedEndpoint(endpoint.Name, port)
+                : throw new InvalidOperationException(
+                    $"{project.Name}: endpoint '{endpoint.Name}' has no container port in a cluster; the publisher places {string.Join(", ", EndpointPorts.Keys)}."))
+            .OrderBy(endpoint => endpoint.Port)
+            .ToArray();
+        return endpoints.Length > 0 && endpoints[0].Name == HttpEndpoint
+            ? endpoints
+            : throw new InvalidOperationException($"{project.Name} has no '{HttpEndpoint}' endpoint; its probes and metrics are served there.");
+    }
 
     private static PublishedProbe? Probe(List<EndpointProbeAnnotation> probes, ProbeType type) =>
         probes.LastOrDefault(p => p.Type == type) is { } probe

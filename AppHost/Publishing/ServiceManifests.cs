@@ -7,7 +7,8 @@ namespace MlPlatform.AppHost.Publishing;
 
 /// <summary>
 /// One service of the model as Kubernetes objects: its settings ConfigMap, Deployment and ClusterIP
-/// Service, a CPU autoscaler and, with more than one replica, a disruption budget.
+/// Service (a port per endpoint: <c>http</c>, and <c>grpc</c> for inference and the gateway), a CPU
+/// autoscaler and, with more than one replica, a disruption budget.
 /// </summary>
 internal sealed class ServiceManifests(PublishOptions options)
 {
@@ -67,7 +68,7 @@ internal sealed class ServiceManifests(PublishOptions options)
             Name = service.Name,
             Image = Image(options, service.Name),
             ImagePullPolicy = "IfNotPresent",
-            Ports = [new V1ContainerPort { Name = "http", ContainerPort = HttpPort, Protocol = "TCP" }],
+            Ports = [.. service.Endpoints.Select(endpoint => new V1ContainerPort { Name = endpoint.Name, ContainerPort = endpoint.Port, Protocol = "TCP" })],
             Env =
             [
                 new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
@@ -137,7 +138,15 @@ internal sealed class ServiceManifests(PublishOptions options)
         {
             Type = "ClusterIP",
             Selector = Labels.Selector(service.Name),
-            Ports = [new V1ServicePort { Name = "http", Port = HttpPort, TargetPort = "http", Protocol = "TCP" }],
+            Ports = [.. service.Endpoints.Select(endpoint => new V1ServicePort
+            {
+                Name = endpoint.Name,
+                Port = endpoint.Port,
+                TargetPort = endpoint.Name,
+                Protocol = "TCP",
+                // Says to an Ingress controller or a mesh that reads it that the port speaks HTTP/2 without TLS.
+                AppProtocol = endpoint.IsH2c ? "kubernetes.io/h2c" : null,
+            })],
         },
     };
 

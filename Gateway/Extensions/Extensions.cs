@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Cors;
 using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.KeyAuth;
 using MlPlatform.Gateway.Predict;
@@ -67,8 +68,11 @@ public static class Extensions
 
         // Kestrel's half of running socket work on the event threads (GatewayIo says why).
         services.Configure<SocketTransportOptions>(socket => socket.UnsafePreferInlineScheduling = GatewayIo.InlineSocketCompletions);
-        services.AddReverseProxy();
+        // The gRPC cluster's destination is a service discovery name (http://_grpc.inference); the REST clusters'
+        // addresses are already resolved and pass through unchanged.
+        services.AddReverseProxy().AddServiceDiscoveryDestinationResolver();
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
+        builder.AddGrpcPort();
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
 
         services.AddHttpClient(HopInvoker.HttpClientName)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Routes;
 
@@ -10,11 +11,15 @@ namespace MlPlatform.Gateway.KeyAuth;
 /// Kong's key-auth on every routed request: consumer headers a client sent are dropped, the key is checked and
 /// hidden, and the consumer it names goes upstream in <c>X-Consumer-ID</c> and <c>X-Consumer-Username</c>.
 /// The gateway's own endpoints (health, metrics, docs, the development Try it page) have no route group and pass untouched.
+/// A gRPC call is refused with UNAUTHENTICATED and the same message.
 /// </summary>
 internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyAuthenticator authenticator, IOptions<KeyAuthOptions> options, GatewayMetrics metrics)
 {
-    private static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "No API key found in request" });
-    private static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = "Unauthorized" });
+    // Kong's words, in its JSON body over REST and as the status message of a gRPC call.
+    private const string NoKeyMessage = "No API key found in request";
+    private const string UnauthorizedMessage = "Unauthorized";
+    private static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = NoKeyMessage });
+    private static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = UnauthorizedMessage });
     private const string Challenge = "Key realm=\"mlplatform\"";
 
     public Task InvokeAsync(HttpContext context)
@@ -43,6 +48,11 @@ internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyAuthenticator a
                 KeyAuthFailure.Conflicting => "conflicting",
                 _ => "invalid",
             });
+            if (GrpcPortEndpoints.IsGrpcEndpoint(context))
+            {
+                return GrpcStatus.WriteAsync(context, GrpcStatusCode.Unauthenticated, failure == KeyAuthFailure.Missing ? NoKeyMessage : UnauthorizedMessage);
+            }
+
             context.Response.Headers.WWWAuthenticate = Challenge;
             return JsonBody.WriteAsync(context, StatusCodes.Status401Unauthorized, failure == KeyAuthFailure.Missing ? NoKeyBody : UnauthorizedBody);
         }

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Routes;
 using MlPlatform.Gateway.Timeouts;
 using Yarp.ReverseProxy.Configuration;
@@ -14,11 +16,13 @@ namespace MlPlatform.Gateway.Proxy;
 /// YARP's routes and clusters, built once at start-up from service discovery's configuration: one
 /// cluster per backend service, one destination per replica, health-checked actively and passively.
 /// The predict endpoint picks its replicas from the same clusters, so both see one health state.
+/// With a gRPC port, also the gRPC route and its cluster, inference's grpc endpoint over HTTP/2.
 /// </summary>
 internal sealed class GatewayProxyConfigProvider(
     IOptions<ProxyOptions> proxyOptions,
     IOptions<BackendServicesOptions> backendOptions,
     IOptions<RouteGroupTimeoutOptions> timeoutOptions,
+    IOptions<GrpcOptions> grpcOptions,
     IStartupValidator startupValidator)
     : IProxyConfigProvider
 {
@@ -37,7 +41,7 @@ internal sealed class GatewayProxyConfigProvider(
                 // YARP loads this while endpoints are mapped, before start-up validation, and starts probing every
                 // replica at once: with any setting at fault the gateway will not start, so it gets nothing to probe.
                 startupValidator.Validate();
-                _config = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value);
+                _config = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value, grpcOptions.Value);
             }
             catch (Exception exception) when (exception is OptionsValidationException or AggregateException)
             {
@@ -50,7 +54,7 @@ internal sealed class GatewayProxyConfigProvider(
         return _config;
     }
 
-    private static StaticProxyConfig Build(ProxyOptions options, BackendServicesOptions backends, RouteGroupTimeoutOptions timeouts)
+    private static StaticProxyConfig Build(ProxyOptions options, BackendServicesOptions backends, RouteGroupTimeoutOptions timeouts, GrpcOptions grpc)
     {
         var routes = GatewayRoutes.Proxied.Select(route =>
         {
@@ -62,47 +66,80 @@ internal sealed class GatewayProxyConfigProvider(
                 TimeoutPolicy = timeouts.PolicyFor(route.RouteId),
             };
             return route.KeepPrefix ? config : config.WithTransformPathRemovePrefix(route.Prefix);
-        }).ToArray();
+        }).ToList();
 
-        var clusters = BackendServices.All.Select(service => new ClusterConfig
-        {
-            ClusterId = service,
-            LoadBalancingPolicy = HopAwareLoadBalancingPolicy.PolicyName,
-            Destinations = (backends.Replicas.GetValueOrDefault(service) ?? [])
+        var clusters = BackendServices.All.Select(service => Cluster(
+            service,
+            (backends.Replicas.GetValueOrDefault(service) ?? [])
                 .Select((replica, index) => (Id: DestinationId(service, index), replica.Uri, replica.Value))
                 .Where(d => d.Uri is not null)
-                .Select(d => (d.Id, Config: new DestinationConfig { Address = d.Value! }))
-                .ToDictionary(d => d.Id, d => d.Config, StringComparer.OrdinalIgnoreCase),
-            HealthCheck = new HealthCheckConfig
+                .ToDictionary(d => d.Id, d => new DestinationConfig { Address = d.Value! }, StringComparer.OrdinalIgnoreCase),
+            options,
+            activeHealthChecks: true)).ToList();
+
+        if (grpc.GrpcPort is not null)
+        {
+            routes.Add(new RouteConfig
             {
-                // When every replica looks unhealthy, trying them beats refusing outright: with one
-                // Kubernetes Service address per service, "all unhealthy" is usually one failed probe.
-                AvailableDestinationsPolicy = HealthCheckConstants.AvailableDestinations.HealthyOrPanic,
-                Active = new ActiveHealthCheckConfig
+                RouteId = GatewayRoutes.Grpc,
+                ClusterId = GrpcRoute.ClusterId,
+                Match = new RouteMatch { Path = GrpcRoute.PathPattern },
+                TimeoutPolicy = timeouts.PolicyFor(GatewayRoutes.Grpc),
+            });
+
+            // One destination, which service discovery resolves to every address of inference's grpc endpoint. The
+            // probes stay with the REST cluster of the same replicas: their /health is on the REST port, and the gRPC
+            // port is inference's to keep for gRPC alone. Transport failures still take an address out.
+            var cluster = Cluster(
+                GrpcRoute.ClusterId,
+                new Dictionary<string, DestinationConfig>(StringComparer.OrdinalIgnoreCase)
                 {
-                    Enabled = true,
-                    Interval = options.HealthCheckInterval,
-                    Timeout = options.HealthCheckTimeout,
-                    Policy = ActiveHealthPolicy,
-                    Path = HealthPath,
+                    [DestinationId(GrpcRoute.ClusterId, 0)] = new() { Address = GrpcRoute.InferenceAddress },
                 },
-                Passive = new PassiveHealthCheckConfig
-                {
-                    Enabled = true,
-                    Policy = PassiveHealthPolicy,
-                    ReactivationPeriod = options.ReactivationPeriod,
-                },
-            },
-            HttpRequest = new ForwarderRequestConfig { ActivityTimeout = options.HopTimeout },
-            Metadata = new Dictionary<string, string>
+                options,
+                activeHealthChecks: false);
+            clusters.Add(cluster with
             {
-                [ConsecutiveFailuresHealthPolicyOptions.ThresholdMetadataName] = options.HealthCheckConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
-                [TransportFailureRateHealthPolicyOptions.FailureRateLimitMetadataName] = options.TransportFailureRateLimit.ToString(CultureInfo.InvariantCulture),
-            },
-        }).ToArray();
+                // gRPC is HTTP/2 end to end; over http:// that is h2c with prior knowledge, never a downgrade to 1.1.
+                HttpRequest = cluster.HttpRequest! with { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+            });
+        }
 
         return new StaticProxyConfig(routes, clusters);
     }
+
+    private static ClusterConfig Cluster(string clusterId, Dictionary<string, DestinationConfig> destinations, ProxyOptions options, bool activeHealthChecks) => new()
+    {
+        ClusterId = clusterId,
+        LoadBalancingPolicy = HopAwareLoadBalancingPolicy.PolicyName,
+        Destinations = destinations,
+        HealthCheck = new HealthCheckConfig
+        {
+            // When every replica looks unhealthy, trying them beats refusing outright: with one
+            // Kubernetes Service address per service, "all unhealthy" is usually one failed probe.
+            AvailableDestinationsPolicy = HealthCheckConstants.AvailableDestinations.HealthyOrPanic,
+            Active = new ActiveHealthCheckConfig
+            {
+                Enabled = activeHealthChecks,
+                Interval = options.HealthCheckInterval,
+                Timeout = options.HealthCheckTimeout,
+                Policy = ActiveHealthPolicy,
+                Path = HealthPath,
+            },
+            Passive = new PassiveHealthCheckConfig
+            {
+                Enabled = true,
+                Policy = PassiveHealthPolicy,
+                ReactivationPeriod = options.ReactivationPeriod,
+            },
+        },
+        HttpRequest = new ForwarderRequestConfig { ActivityTimeout = options.HopTimeout },
+        Metadata = new Dictionary<string, string>
+        {
+            [ConsecutiveFailuresHealthPolicyOptions.ThresholdMetadataName] = options.HealthCheckConsecutiveFailures.ToString(CultureInfo.InvariantCulture),
+            [TransportFailureRateHealthPolicyOptions.FailureRateLimitMetadataName] = options.TransportFailureRateLimit.ToString(CultureInfo.InvariantCulture),
+        },
+    };
 
     public static string DestinationId(string service, int index) => $"{service}/{index.ToString(CultureInfo.InvariantCulture)}";
 

@@ -16,8 +16,10 @@ internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<Bo
     public Task InvokeAsync(HttpContext context)
     {
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
-        var route = GatewayRoutes.Find(routeId);
-        if (route is null || InfrastructurePaths.Reaches(route.ForwardedPath(context.Request.Path)))
+        // The gRPC route forwards its path as it came, as /v2 does; its pattern takes only the gRPC service's methods,
+        // but an encoded dot segment could still lead a service elsewhere.
+        var forwardedPath = routeId == GatewayRoutes.Grpc ? context.Request.Path.Value ?? "/" : GatewayRoutes.Find(routeId)?.ForwardedPath(context.Request.Path);
+        if (forwardedPath is null || InfrastructurePaths.Reaches(forwardedPath))
         {
             GatewayLog.InfrastructurePathRefused(logger, routeId, context.Request.Path.Value ?? "");
             metrics.Refused(routeId, "infrastructure_path");

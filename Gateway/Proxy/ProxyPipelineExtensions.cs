@@ -1,14 +1,25 @@
 using Microsoft.AspNetCore.Http.Timeouts;
+using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Proxy;
 
 public static class ProxyPipelineExtensions
 {
-    /// <summary>Maps YARP's routes with the gateway's proxy pipeline, each route's endpoint in the route group of its route id.</summary>
+    /// <summary>
+    /// Maps YARP's routes with the gateway's proxy pipeline, each route's endpoint in the route group of its route id;
+    /// the gRPC route's on the gRPC port only.
+    /// </summary>
     public static ReverseProxyConventionBuilder MapGatewayProxy(this IEndpointRouteBuilder app) =>
         app.MapReverseProxy(proxy => proxy.UseGatewayProxyPipeline())
-            .ConfigureEndpoints((endpoint, route) => endpoint.WithRouteGroup(route.RouteId));
+            .ConfigureEndpoints((endpoint, route) =>
+            {
+                endpoint.WithRouteGroup(route.RouteId);
+                if (route.RouteId == GatewayRoutes.Grpc)
+                {
+                    endpoint.OnGrpcPort();
+                }
+            });
 
     /// <summary>
     /// YARP's standard pipeline with the gateway's steps in front: hand a route group's timeout back as one,

@@ -3,14 +3,21 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
+using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.RateLimiting;
 
-/// <summary>Kong's rate-limiting on every routed request whose route group is limited: counted, or refused with 429 (503 without counters, when not fault tolerant).</summary>
+/// <summary>
+/// Kong's rate-limiting on every routed request whose route group is limited: counted, or refused with 429 (503 without
+/// counters, when not fault tolerant); a gRPC call with RESOURCE_EXHAUSTED (UNAVAILABLE).
+/// </summary>
 internal sealed class RateLimitingMiddleware(RequestDelegate next, RateLimiter rateLimiter, IOptions<RateLimitingOptions> options, GatewayMetrics metrics)
 {
+    // Kong's words, in its JSON body over REST and as the status message of a gRPC call.
+    private const string RateLimitedMessage = "API rate limit exceeded";
+
     public Task InvokeAsync(HttpContext context) =>
         RouteGroup.Of(context) is { } group && options.Value.IsEnabledFor(group) ? LimitAsync(context, group) : next(context);
 
@@ -34,7 +41,14 @@ internal sealed class RateLimitingMiddleware(RequestDelegate next, RateLimiter r
 
         metrics.RateLimitRejected(group, decision.ExceededWindow ?? "unknown");
         context.Response.Headers.RetryAfter = decision.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new RateLimitedBody("API rate limit exceeded", RequestId.Of(context)));
+        if (GrpcPortEndpoints.IsGrpcEndpoint(context))
+        {
+            // The rate-limit headers and the request id go with it, as the call's trailers.
+            await GrpcStatus.WriteAsync(context, GrpcStatusCode.ResourceExhausted, RateLimitedMessage).ConfigureAwait(false);
+            return;
+        }
+
+        var body = JsonSerializer.SerializeToUtf8Bytes(new RateLimitedBody(RateLimitedMessage, RequestId.Of(context)));
         await JsonBody.WriteAsync(context, StatusCodes.Status429TooManyRequests, body).ConfigureAwait(false);
     }
 

@@ -16,7 +16,7 @@ public sealed class BodyLimitOptions
 
     /// <summary>
     /// Per route group limits that replace <see cref="MaxRequestBodyBytes"/>, keyed by group:
-    /// <c>predict</c>, <c>inference</c> (<c>/v2</c>), <c>preprocessing</c>, <c>postprocessing</c>.
+    /// <c>predict</c>, <c>inference</c> (<c>/v2</c>), <c>preprocessing</c>, <c>postprocessing</c>, <c>grpc</c>.
     /// </summary>
     public Dictionary<string, long> RouteMaxRequestBodyBytes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 

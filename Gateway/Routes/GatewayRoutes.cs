@@ -1,14 +1,17 @@
 namespace MlPlatform.Gateway.Routes;
 
 /// <summary>
-/// The route groups every policy is set by: <c>predict</c>, and one per path route of the Ingress the gateway
+/// The route groups every policy is set by: <c>predict</c>, one per path route of the Ingress the gateway
 /// replaces, <c>/v2/**</c> to inference with the path kept, <c>/preprocess/**</c> and <c>/postprocess/**</c> with
-/// their prefix removed.
+/// their prefix removed, and <c>grpc</c>, the Open Inference Protocol's gRPC service on the gateway's gRPC port.
 /// </summary>
 public static class GatewayRoutes
 {
     /// <summary>The route group of the predict endpoint.</summary>
     public const string Predict = "predict";
+
+    /// <summary>The route group of the gRPC route, which forwards the Open Inference Protocol's gRPC service to inference.</summary>
+    public const string Grpc = "grpc";
 
     public static readonly IReadOnlyList<ProxyRoute> Proxied =
     [
@@ -17,8 +20,8 @@ public static class GatewayRoutes
         new(BackendServices.Postprocessing, "/postprocess", KeepPrefix: false),
     ];
 
-    /// <summary>Every route group: predict, and each proxied route under its route id.</summary>
-    public static readonly IReadOnlyList<string> RouteGroups = [Predict, .. Proxied.Select(route => route.RouteId)];
+    /// <summary>Every route group: predict, each proxied route under its route id, and gRPC.</summary>
+    public static readonly IReadOnlyList<string> RouteGroups = [Predict, .. Proxied.Select(route => route.RouteId), Grpc];
 
     public static ProxyRoute? Find(string routeId)
     {

@@ -15,6 +15,8 @@ public sealed class AppHostSettingsProcessTests
     [InlineData("--AppHost:Replicas:gateway=two", "AppHost:Replicas:gateway")]
     [InlineData("--AppHost:Replicas:foo=1", "AppHost:Replicas:foo")]
     [InlineData("--AppHost:GatewayPort=70000", "AppHost:GatewayPort")]
+    [InlineData("--AppHost:GatewayGrpcPort=0", "AppHost:GatewayGrpcPort")]
+    [InlineData("--AppHost:GatewayGrpcPort=8080", "AppHost:GatewayGrpcPort")]
     [InlineData("--AppHost:Gateway:RateLimitPolicy=shared", "AppHost:Gateway:RateLimitPolicy")]
     [InlineData("--AppHost:ModelRepository=/no/such/models", "AppHost:ModelRepository")]
     public async Task Run_BadSetting_ExitsTwoWithALineNamingIt(string setting, string named)

@@ -9,7 +9,7 @@ public sealed class ApplicationModels : IAsyncLifetime
 {
     public IDistributedApplicationTestingBuilder Default { get; private set; } = null!;
 
-    /// <summary><c>--AppHost:Replicas:inference=3 --AppHost:GatewayPort=9000</c>.</summary>
+    /// <summary><c>--AppHost:Replicas:inference=3 --AppHost:GatewayPort=9000 --AppHost:GatewayGrpcPort=9001</c>.</summary>
     public IDistributedApplicationTestingBuilder Scaled { get; private set; } = null!;
 
     public IDistributedApplicationTestingBuilder TwoGateways { get; private set; } = null!;
@@ -28,7 +28,7 @@ public sealed class ApplicationModels : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Default = await AppHostModel.CreateBuilderAsync();
-        Scaled = await AppHostModel.CreateBuilderAsync("--AppHost:Replicas:inference=3", "--AppHost:GatewayPort=9000");
+        Scaled = await AppHostModel.CreateBuilderAsync("--AppHost:Replicas:inference=3", "--AppHost:GatewayPort=9000", "--AppHost:GatewayGrpcPort=9001");
         TwoGateways = await AppHostModel.CreateBuilderAsync("--AppHost:Replicas:gateway=2");
         RedisPolicy = await AppHostModel.CreateBuilderAsync("--AppHost:Gateway:RateLimitPolicy=redis");
     }
@@ -85,6 +85,31 @@ public sealed class ApplicationModelTests(ApplicationModels models) : IClassFixt
         Assert.Equal(9000, endpoint.Port);
         Assert.True(endpoint.IsExternal);
         Assert.False(HttpEndpoint(models.Default.Resource<ProjectResource>("inference")).IsExternal);
+    }
+
+    [Fact]
+    public void Build_GatewayGrpcPort_TheGatewaysExternalGrpcEndpoint()
+    {
+        var defaultEndpoint = Endpoint(models.Default.Resource<ProjectResource>("gateway"), "grpc");
+        var endpoint = Endpoint(models.Scaled.Resource<ProjectResource>("gateway"), "grpc");
+
+        Assert.Equal(8081, defaultEndpoint.Port);
+        Assert.Equal(9001, endpoint.Port);
+        Assert.True(defaultEndpoint.IsExternal);
+        Assert.Equal("http", defaultEndpoint.UriScheme);
+    }
+
+    [Fact]
+    public void Build_Inference_AnInternalGrpcEndpointPreAndPostprocessingHaveNone()
+    {
+        var endpoint = Endpoint(models.Default.Resource<ProjectResource>("inference"), "grpc");
+
+        Assert.False(endpoint.IsExternal);
+        Assert.Null(endpoint.Port);
+        foreach (var name in new[] { "preprocessing", "postprocessing" })
+        {
+            Assert.DoesNotContain(models.Default.Resource<ProjectResource>(name).Annotations.OfType<EndpointAnnotation>(), e => e.Name == "grpc");
+        }
     }
 
     [Fact]
@@ -180,8 +205,10 @@ public sealed class ApplicationModelTests(ApplicationModels models) : IClassFixt
     private static int Replicas(ProjectResource project) =>
         project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? 1;
 
-    private static EndpointAnnotation HttpEndpoint(ProjectResource project) =>
-        project.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == "http");
+    private static EndpointAnnotation HttpEndpoint(ProjectResource project) => Endpoint(project, "http");
+
+    private static EndpointAnnotation Endpoint(ProjectResource project, string name) =>
+        project.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == name);
 
     private static List<string> References(IResource resource) =>
         [.. resource.Annotations.OfType<ResourceRelationshipAnnotation>().Where(r => r.Type == "Reference").Select(r => r.Resource.Name).Distinct()];

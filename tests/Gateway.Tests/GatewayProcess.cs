@@ -37,7 +37,7 @@ public static class GatewayProcess
         return environment;
     }
 
-    public static readonly string[] RouteGroups = ["predict", "inference", "preprocessing", "postprocessing"];
+    public static readonly string[] RouteGroups = ["predict", "inference", "preprocessing", "postprocessing", "grpc"];
 
     /// <summary>Every backend service played by the same replicas.</summary>
     public static Dictionary<string, Uri[]> AllServices(params StandIn[] replicas) => new()

@@ -58,6 +58,7 @@ public sealed partial class AppHostProcess : IAsyncDisposable
         };
         startInfo.ArgumentList.Add(RepositoryPaths.ProjectAssembly("AppHost", "MlPlatform.AppHost"));
         startInfo.ArgumentList.Add($"--AppHost:GatewayPort={LoopbackPort.Free()}");
+        startInfo.ArgumentList.Add($"--AppHost:GatewayGrpcPort={LoopbackPort.Free()}");
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);

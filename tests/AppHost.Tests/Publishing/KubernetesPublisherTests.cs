@@ -7,6 +7,7 @@ namespace MlPlatform.AppHost.Tests.Publishing;
 public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFixture<PublishedModels>
 {
     private const int HttpPort = 8080;
+    private const int GrpcPort = 8081;
 
     [Fact]
     public async Task Publish_DefaultModel_KustomizeBuildsEveryListedFile()
@@ -71,7 +72,8 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             Assert.Equal(service.Replicas, deployment.Spec.Replicas);
             var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
             Assert.Equal($"localhost:5000/mlplatform-{service.Name}:latest", container.Image);
-            Assert.Equal(HttpPort, Assert.Single(container.Ports).ContainerPort);
+            Assert.Equal(service.Endpoints.Select(e => (e.Name, e.Port)), container.Ports.Select(p => (p.Name, p.ContainerPort)));
+            Assert.Equal(("http", HttpPort), (container.Ports[0].Name, container.Ports[0].ContainerPort));
             Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
             Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
             Assert.Equal("http", container.ReadinessProbe.HttpGet.Port.Value);
@@ -115,6 +117,22 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             Assert.Equal(service.Replicas, autoscaler.Spec.MinReplicas);
         }
 
+        // gRPC on a port of its own, the one the service's own setting names, in inference and the gateway alone.
+        foreach (var (name, variable) in new[] { ("inference", "Inference__GrpcPort"), ("gateway", "Gateway__GrpcPort") })
+        {
+            var container = published.Single<V1Deployment>(name).Spec.Template.Spec.Containers[0];
+            var grpc = Assert.Single(container.Ports, p => p.Name == "grpc");
+            Assert.Equal(GrpcPort, grpc.ContainerPort);
+            Assert.Equal(grpc.ContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture), EnvironmentOf(published, container)[variable]);
+        }
+
+        foreach (var name in new[] { "preprocessing", "postprocessing" })
+        {
+            var container = published.Single<V1Deployment>(name).Spec.Template.Spec.Containers[0];
+            Assert.Equal(["http"], container.Ports.Select(p => p.Name));
+            Assert.DoesNotContain(EnvironmentOf(published, container).Keys, k => k.EndsWith("__GrpcPort", StringComparison.Ordinal));
+        }
+
         var inference = published.Single<V1Deployment>("inference").Spec.Template.Spec;
         Assert.Equal("/health", inference.Containers[0].StartupProbe.HttpGet.Path);
         Assert.Equal("/models", inference.Containers[0].VolumeMounts.Single(m => m.Name == "models").MountPath);
@@ -129,6 +147,9 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
 
         var gateway = published.Single<V1ConfigMap>("gateway-settings").Data;
         Assert.Equal("http://inference:8080", gateway["services__inference__http__0"]);
+        Assert.Equal("http://inference:8081", gateway["services__inference__grpc__0"]);
+        Assert.Equal("8081", gateway["Gateway__GrpcPort"]);
+        Assert.Equal("8081", published.Single<V1ConfigMap>("inference-settings").Data["Inference__GrpcPort"]);
         Assert.Equal("http://preprocessing:8080", gateway["services__preprocessing__http__0"]);
         Assert.Equal("http://postprocessing:8080", gateway["services__postprocessing__http__0"]);
         Assert.Equal("http://inference:8080", published.Single<V1ConfigMap>("preprocessing-settings").Data["services__inference__http__0"]);
@@ -180,9 +201,19 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             Assert.Equal("ClusterIP", service.Spec.Type);
             Assert.True(Selects(service.Spec.Selector, deployment.Spec.Template.Metadata.Labels), service.Metadata.Name);
             Assert.True(Selects(deployment.Spec.Selector.MatchLabels, deployment.Spec.Template.Metadata.Labels), service.Metadata.Name);
-            var port = Assert.Single(service.Spec.Ports);
-            Assert.Contains(deployment.Spec.Template.Spec.Containers[0].Ports, p => p.Name == port.TargetPort.Value);
+            var containerPorts = deployment.Spec.Template.Spec.Containers[0].Ports;
+            Assert.Equal(containerPorts.Select(p => p.Name), service.Spec.Ports.Select(p => p.TargetPort.Value));
+            foreach (var port in service.Spec.Ports)
+            {
+                Assert.Equal(port.Port, Assert.Single(containerPorts, p => p.Name == port.TargetPort.Value).ContainerPort);
+                // A mesh or Ingress controller that reads appProtocol speaks HTTP/2 without TLS to the gRPC ports.
+                Assert.Equal(port.Name == "grpc" ? "kubernetes.io/h2c" : null, port.AppProtocol);
+            }
         }
+
+        Assert.Equal(["http", "grpc"], published.Single<V1Service>("inference").Spec.Ports.Select(p => p.Name));
+        Assert.Equal(["http", "grpc"], published.Single<V1Service>("gateway").Spec.Ports.Select(p => p.Name));
+        Assert.Equal(["http"], published.Single<V1Service>("preprocessing").Spec.Ports.Select(p => p.Name));
 
         foreach (var deployment in published.OfType<V1Deployment>())
         {
@@ -202,7 +233,7 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             models.Default,
             folder => new PublishOptions { Output = folder, Host = "ml.example.com", TlsSecret = "ml-tls", IngressClass = "traefik" });
 
-        var ingress = Assert.Single(published.OfType<V1Ingress>());
+        var ingress = published.Single<V1Ingress>("gateway");
         Assert.Equal("traefik", ingress.Spec.IngressClassName);
         var tls = Assert.Single(ingress.Spec.Tls);
         Assert.Equal("ml-tls", tls.SecretName);
@@ -216,6 +247,14 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
         Assert.Contains(gateway.Spec.Ports, p => p.Port == backend.Port.Number);
         // Only ingress-nginx reads the body size annotation.
         Assert.Null(ingress.Metadata.Annotations);
+
+        // The gRPC route on the same host, behind the same certificate.
+        var grpc = published.Single<V1Ingress>("gateway-grpc");
+        Assert.Equal("traefik", grpc.Spec.IngressClassName);
+        Assert.Equal(["ml.example.com"], Assert.Single(grpc.Spec.Tls).Hosts);
+        Assert.Equal("ml-tls", grpc.Spec.Tls[0].SecretName);
+        Assert.Equal("ml.example.com", Assert.Single(grpc.Spec.Rules).Host);
+        Assert.Null(grpc.Metadata.Annotations);
     }
 
     [Fact]
@@ -223,11 +262,58 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
     {
         using var published = PublishedManifests.Publish(models.Default);
 
-        var ingress = Assert.Single(published.OfType<V1Ingress>());
+        var ingress = published.Single<V1Ingress>("gateway");
         Assert.Equal("nginx", ingress.Spec.IngressClassName);
         Assert.Null(ingress.Spec.Tls);
         Assert.Null(Assert.Single(ingress.Spec.Rules).Host);
         Assert.EndsWith("m", ingress.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"], StringComparison.Ordinal);
+        Assert.False(ingress.Metadata.Annotations.ContainsKey("nginx.ingress.kubernetes.io/backend-protocol"));
+        var path = Assert.Single(ingress.Spec.Rules[0].Http.Paths);
+        Assert.Equal(("/", "Prefix", HttpPort), (path.Path, path.PathType, path.Backend.Service.Port.Number));
+    }
+
+    [Fact]
+    public async Task Publish_DefaultModel_ASecondIngressRoutesTheGrpcServiceToTheGatewaysGrpcPortAsGrpc()
+    {
+        using var published = PublishedManifests.Publish(models.Default);
+
+        Assert.Equal(["gateway", "gateway-grpc"], published.OfType<V1Ingress>().Select(i => i.Metadata.Name).Order());
+        var rest = published.Single<V1Ingress>("gateway");
+        var grpc = published.Single<V1Ingress>("gateway-grpc");
+        Assert.Equal("GRPC", grpc.Metadata.Annotations["nginx.ingress.kubernetes.io/backend-protocol"]);
+        Assert.Equal(rest.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"], grpc.Metadata.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"]);
+        Assert.Equal("nginx", grpc.Spec.IngressClassName);
+        Assert.Null(grpc.Spec.Tls);
+        var rule = Assert.Single(grpc.Spec.Rules);
+        Assert.Null(rule.Host);
+        var path = Assert.Single(rule.Http.Paths);
+        Assert.Equal(("/inference.GRPCInferenceService", "Prefix"), (path.Path, path.PathType));
+        Assert.Equal("gateway", path.Backend.Service.Name);
+        Assert.Equal(GrpcPort, path.Backend.Service.Port.Number);
+        // The port is the gateway Service's gRPC port, which its pods listen on under that name.
+        Assert.Equal("grpc", Assert.Single(published.Single<V1Service>("gateway").Spec.Ports, p => p.Port == GrpcPort).Name);
+        Assert.Equal(rest.Metadata.Labels, grpc.Metadata.Labels);
+        // Both in one file, which kubectl builds.
+        Assert.Contains("name: gateway-grpc", published.Documents["ingress.yaml"], StringComparison.Ordinal);
+        var kustomized = await published.KustomizeAsync();
+        Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
+        Assert.Contains("nginx.ingress.kubernetes.io/backend-protocol: GRPC", kustomized.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Publish_Dockerfiles_ExposeEveryPortOfTheirService()
+    {
+        using var published = PublishedManifests.Publish(models.Default);
+
+        foreach (var service in models.Default.Services)
+        {
+            var dockerfile = File.ReadAllText(Path.Combine(published.Folder, "docker", $"{service.Name}.Dockerfile"));
+            var expose = Assert.Single(dockerfile.Split('\n'), line => line.StartsWith("EXPOSE ", StringComparison.Ordinal));
+            Assert.Equal(service.Endpoints.Select(e => e.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)), expose["EXPOSE ".Length..].Split(' '));
+        }
+
+        Assert.Contains("EXPOSE 8080 8081", File.ReadAllText(Path.Combine(published.Folder, "docker", "inference.Dockerfile")), StringComparison.Ordinal);
+        Assert.Contains("EXPOSE 8080\n", File.ReadAllText(Path.Combine(published.Folder, "docker", "preprocessing.Dockerfile")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -254,6 +340,11 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
                 var name => model.Services.Where(s => s.References.Any(r => r.Name == name)).Select(s => s.Name).Order(),
             };
             Assert.Equal(expected, callers);
+            // Every port the service has, gRPC's too; Redis its own.
+            var ports = policy.Metadata.Name == "redis"
+                ? ["6379"]
+                : published.Single<V1Service>(policy.Metadata.Name).Spec.Ports.Select(p => p.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(ports, rule.Ports.Select(p => p.Port.Value));
         }
 
         Assert.Equal(["gateway", "postprocessing", "preprocessing"], published.Single<V1NetworkPolicy>("inference").Spec.Ingress[0].FromProperty

@@ -1,0 +1,90 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace MlPlatform.ServiceDefaults;
+
+/// <summary>
+/// A port of its own for gRPC, HTTP/2 only without TLS (h2c), beside a service's REST addresses, which keep HTTP/1.1
+/// and HTTP/2. Cleartext HTTP/2 cannot share a port with HTTP/1.1: without TLS there is no ALPN to tell them apart.
+/// </summary>
+public static class Http2Port
+{
+    private const string DefaultAddress = "http://localhost:5000";
+
+    /// <summary>
+    /// Listens on the REST addresses and on <paramref name="port"/>, at the host of the first REST address. Any address
+    /// set here replaces those Kestrel would take from <c>urls</c> (<c>--urls</c>, <c>ASPNETCORE_URLS</c>) or
+    /// <c>http_ports</c>, so they are read and listened on here too. <paramref name="settingKey"/> is the setting that
+    /// asked for the port, named when an address cannot be listened on beside it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A REST address is not plain http.</exception>
+    public static void ListenBeside(KestrelServerOptions kestrel, IConfiguration configuration, int port, string settingKey)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var addresses = RestAddresses(configuration, settingKey);
+        foreach (var address in addresses)
+        {
+            Listen(kestrel, address, HttpProtocols.Http1AndHttp2);
+        }
+
+        var first = addresses[0];
+        Listen(kestrel, BindingAddress.Parse($"{first.Scheme}://{first.Host}:{port}"), HttpProtocols.Http2);
+    }
+
+    private static BindingAddress[] RestAddresses(IConfiguration configuration, string settingKey)
+    {
+        var urls = Split(configuration["urls"]);
+        if (urls.Length == 0)
+        {
+            urls = Array.ConvertAll(Split(configuration["http_ports"]), port => $"http://*:{port}");
+        }
+
+        if (urls.Length == 0)
+        {
+            urls = [DefaultAddress];
+        }
+
+        return Array.ConvertAll(urls, url =>
+        {
+            var address = BindingAddress.Parse(url);
+            return address.Scheme == "http" && !address.IsUnixPipe
+                ? address
+                : throw new InvalidOperationException($"The address '{url}' is not plain http; with {settingKey} set the service listens only on http addresses.");
+        });
+    }
+
+    private static string[] Split(string? list) =>
+        list?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+    /// <summary>Listens as Kestrel does for the same address: a name other than localhost, <c>*</c> and <c>+</c> mean every interface.</summary>
+    private static void Listen(KestrelServerOptions kestrel, BindingAddress address, HttpProtocols protocols)
+    {
+        void Configure(ListenOptions listen) => listen.Protocols = protocols;
+
+        var host = address.Host.Trim('[', ']');
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            // Kestrel refuses a dynamic port on localhost, which is two addresses; the IPv4 loopback is one.
+            if (address.Port == 0)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, Configure);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(address.Port, Configure);
+            }
+        }
+        else if (IPAddress.TryParse(host, out var ip))
+        {
+            kestrel.Listen(ip, address.Port, Configure);
+        }
+        else
+        {
+            kestrel.ListenAnyIP(address.Port, Configure);
+        }
+    }
+}
