@@ -2,7 +2,8 @@ namespace MlPlatform.Gateway.Proxy;
 
 /// <summary>
 /// Recognizes a forwarded path that would land on a service's own <c>/health</c>, <c>/alive</c> or
-/// <c>/metrics</c>, or on inference's model control (<c>/v2/repository/models/{name}/load</c> and <c>/unload</c>),
+/// <c>/metrics</c>, or on inference's model control (<c>/v2/repository/models/{name}/load</c> and <c>/unload</c>, and
+/// the gRPC <c>RepositoryModelLoad</c> and <c>RepositoryModelUnload</c>),
 /// however it is spelled: any case, trailing slash, extra segments, percent-encoded (even twice), backslashes,
 /// empty or dot segments. Those endpoints are for probes, scrapers and operators inside the cluster and must never
 /// be reachable through the gateway: an API key to predict is not a right to unload the model.
@@ -17,6 +18,8 @@ public static class InfrastructurePaths
     ];
 
     private static readonly string[] ModelControl = ["v2", "repository", "models"];
+
+    private static readonly string[] GrpcModelControl = ["RepositoryModelLoad", "RepositoryModelUnload"];
 
     // Decoding stops when nothing changes; a few rounds undo any encoding a client would bother with,
     // and a path still changing after that is refused rather than trusted.
@@ -43,7 +46,11 @@ public static class InfrastructurePaths
         }
 
         var segments = Segments(path.Replace('\\', '/'));
-        return segments.Count > 0 && (Array.Exists(Blocked, blocked => segments[0].Equals(blocked, StringComparison.OrdinalIgnoreCase)) || StartsWith(segments, ModelControl));
+        return segments.Count > 0
+            && (Array.Exists(Blocked, blocked => segments[0].Equals(blocked, StringComparison.OrdinalIgnoreCase))
+                || StartsWith(segments, ModelControl)
+                || (segments.Count > 1 && segments[0].Equals(Grpc.GrpcRoute.Service, StringComparison.OrdinalIgnoreCase)
+                    && Array.Exists(GrpcModelControl, method => segments[1].Equals(method, StringComparison.OrdinalIgnoreCase))));
     }
 
     private static bool StartsWith(List<string> segments, string[] prefix)

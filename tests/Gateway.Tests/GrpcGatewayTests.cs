@@ -287,6 +287,21 @@ public sealed class GrpcGatewayTests(GrpcRealInferenceFixture fixture) : IClassF
         Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
     }
 
+    /// <summary>Model control is for operators on inference itself: a key to predict must not unload the model.</summary>
+    [Theory]
+    [InlineData("RepositoryModelLoad")]
+    [InlineData("RepositoryModelUnload")]
+    public async Task ModelControl_ThroughTheGateway_UnimplementedAndNeverForwarded(string method)
+    {
+        var invoker = fixture.Through.CreateCallInvoker();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            invoker.AsyncUnaryCall(GrpcCalls.Raw("inference.GRPCInferenceService", method), null, new CallOptions(GrpcCalls.Key()), []).ResponseAsync);
+
+        // Inference itself answers FAILED_PRECONDITION in its default mode: this status is the gateway's.
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+    }
+
     [Theory]
     [InlineData("grpc.health.v1.Health", "Check")]
     [InlineData("v2", "models")]
