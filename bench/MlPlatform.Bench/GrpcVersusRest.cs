@@ -31,7 +31,7 @@ internal static class GrpcVersusRest
                 .Output("image_out", OnnxElementType.Float, 1, 3, 224, 224)
                 .Node("Identity", ["image"], ["image_out"])
                 .Save(Path.Combine(identity, "1", "model.onnx"));
-            CopyDirectory(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(repository, "mnist"));
+            Folders.Copy(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(repository, "mnist"));
 
             var grpcPort = LoopbackPort.Free();
             await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
@@ -42,6 +42,13 @@ internal static class GrpcVersusRest
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency }) { BaseAddress = service.BaseAddress };
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
             var grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+            // As REST's clients each have a connection of their own: the same calls, one HTTP/2 connection per client.
+            var channels = Enumerable.Range(0, settings.Concurrency)
+                .Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = null }))
+                .ToArray();
+            var perClient = channels.Select(c => new GRPCInferenceService.GRPCInferenceServiceClient(c)).ToArray();
+            var turn = 0;
+            GRPCInferenceService.GRPCInferenceServiceClient Own() => perClient[(int)((uint)Interlocked.Increment(ref turn) % (uint)perClient.Length)];
 
             var random = new Random(7);
             var pixels = new float[3 * 224 * 224];
@@ -59,39 +66,44 @@ internal static class GrpcVersusRest
             int Next() => (int)((uint)Interlocked.Increment(ref next) % (uint)digits.Length);
 
             var rows = new StringBuilder();
-            foreach (var (name, rest, call) in new (string, Func<HttpRequestMessage>, Func<Task<bool>>)[]
+            foreach (var (name, rest, call, callOwn) in new (string, Func<HttpRequestMessage>, Func<Task<bool>>, Func<Task<bool>>)[]
             {
-                ("1x3x224x224 FP32 (150,528 floats), identity model", () => V2Binary.Infer("identity", image), () => CallAsync(grpc, imageMessage)),
-                ("single mnist item, 1x1x28x28", () => V2Binary.Infer("mnist", digitBodies[Next()]), () => CallAsync(grpc, digitMessages[Next()])),
+                ("1x3x224x224 FP32 (150,528 floats), identity model", () => V2Binary.Infer("identity", image), () => CallAsync(grpc, imageMessage), () => CallAsync(Own(), imageMessage)),
+                ("single mnist item, 1x1x28x28", () => V2Binary.Infer("mnist", digitBodies[Next()]), () => CallAsync(grpc, digitMessages[Next()]), () => CallAsync(Own(), digitMessages[Next()])),
             })
             {
                 await LoadGenerator.RunAsync(http, rest, settings.Concurrency, settings.Warmup);
                 await LoadGenerator.RunCallsAsync(call, settings.Concurrency, settings.Warmup);
+                await LoadGenerator.RunCallsAsync(callOwn, settings.Concurrency, settings.Warmup);
 
-                // Interleaved rounds, so drift in the machine's speed falls on both sides.
+                // Interleaved rounds, so drift in the machine's speed falls on every side.
                 var restRounds = new List<LoadResult>();
                 var grpcRounds = new List<LoadResult>();
+                var ownRounds = new List<LoadResult>();
                 for (var round = 0; round < settings.Rounds; round++)
                 {
                     restRounds.Add(await LoadGenerator.RunAsync(http, rest, settings.Concurrency, settings.Duration));
                     grpcRounds.Add(await LoadGenerator.RunCallsAsync(call, settings.Concurrency, settings.Duration));
-                    Console.WriteLine($"{name}, round {round + 1}: REST {restRounds[^1]}; gRPC {grpcRounds[^1]}");
+                    ownRounds.Add(await LoadGenerator.RunCallsAsync(callOwn, settings.Concurrency, settings.Duration));
+                    Console.WriteLine($"{name}, round {round + 1}: REST {restRounds[^1]}; gRPC {grpcRounds[^1]}; gRPC a channel per client {ownRounds[^1]}");
                 }
 
-                var restRate = restRounds.Sum(r => r.Completed) / restRounds.Sum(r => r.Elapsed.TotalSeconds);
-                var grpcRate = grpcRounds.Sum(r => r.Completed) / grpcRounds.Sum(r => r.Elapsed.TotalSeconds);
+                var restRate = Rate(restRounds);
                 var restP50 = restRounds.Median(r => r.P50Milliseconds);
-                var grpcP50 = grpcRounds.Median(r => r.P50Milliseconds);
-                var failed = restRounds.Sum(r => r.Failed) + grpcRounds.Sum(r => r.Failed);
                 rows.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {name} | {restRate:F1} | {grpcRate:F1} | **{grpcRate / restRate:F2}x** | {restP50:F2} | {grpcP50:F2} | **{grpcP50 / restP50:F2}x** | {failed} |");
+                    $"| {name} | {restRate:F1} | {Rate(grpcRounds):F1} | **{Rate(grpcRounds) / restRate:F2}x** | {Rate(ownRounds):F1} | **{Rate(ownRounds) / restRate:F2}x** | {restP50:F2} | {grpcRounds.Median(r => r.P50Milliseconds):F2} | **{grpcRounds.Median(r => r.P50Milliseconds) / restP50:F2}x** | {restRounds.Sum(r => r.Failed) + grpcRounds.Sum(r => r.Failed) + ownRounds.Sum(r => r.Failed)} |");
+            }
+
+            foreach (var own in channels)
+            {
+                own.Dispose();
             }
 
             var body = new StringBuilder()
-                .AppendLine(CultureInfo.InvariantCulture, $"One inference service (Release) answers both: REST `POST /v2/models/{{m}}/infer` with binary tensors in and out, and gRPC `ModelInfer` with `raw_input_contents` and `raw_output_contents` (HTTP/2 cleartext, one channel). {settings.Concurrency} concurrent clients in a closed loop, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s per side; REST binary is the reference.")
+                .AppendLine(CultureInfo.InvariantCulture, $"One inference service (Release) answers both: REST `POST /v2/models/{{m}}/infer` with binary tensors in and out, and gRPC `ModelInfer` with `raw_input_contents` and `raw_output_contents` (HTTP/2 cleartext), first over one channel, as a client such as tritonclient holds one, then over a channel per client, as REST's clients each hold a connection. {settings.Concurrency} concurrent clients in a closed loop, {settings.Rounds} interleaved rounds of {settings.Duration.TotalSeconds:F0} s per side; REST binary is the reference.")
                 .AppendLine()
-                .AppendLine("| request | REST binary req/s (reference) | gRPC raw req/s | gRPC / REST throughput | REST p50 ms | gRPC p50 ms | gRPC / REST p50 | failed |")
-                .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                .AppendLine("| request | REST binary req/s (reference) | gRPC raw req/s, one channel | gRPC / REST | gRPC req/s, a channel per client | that / REST | REST p50 ms | gRPC p50 ms, one channel | gRPC / REST p50 | failed |")
+                .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
                 .Append(rows)
                 .AppendLine()
                 .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
@@ -102,6 +114,8 @@ internal static class GrpcVersusRest
             Directory.Delete(repository, recursive: true);
         }
     }
+
+    private static double Rate(List<LoadResult> rounds) => rounds.Sum(r => r.Completed) / rounds.Sum(r => r.Elapsed.TotalSeconds);
 
     private static async Task<bool> CallAsync(GRPCInferenceService.GRPCInferenceServiceClient client, ModelInferRequest request)
     {
@@ -124,19 +138,5 @@ internal static class GrpcVersusRest
         request.Inputs.Add(tensor);
         request.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(data)));
         return request;
-    }
-
-    internal static void CopyDirectory(string source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (var file in Directory.EnumerateFiles(source))
-        {
-            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
-        }
-
-        foreach (var directory in Directory.EnumerateDirectories(source))
-        {
-            CopyDirectory(directory, Path.Combine(destination, Path.GetFileName(directory)));
-        }
     }
 }

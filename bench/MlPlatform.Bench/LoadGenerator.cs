@@ -8,8 +8,22 @@ namespace MlPlatform.Bench;
 /// </summary>
 internal static class LoadGenerator
 {
-    public static async Task<LoadResult> RunAsync(
-        HttpClient client, Func<HttpRequestMessage> createRequest, int concurrency, TimeSpan duration, CancellationToken cancellationToken = default)
+    public static Task<LoadResult> RunAsync(
+        HttpClient client, Func<HttpRequestMessage> createRequest, int concurrency, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        RunCallsAsync(
+            async () =>
+            {
+                using var request = createRequest();
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+                return response.IsSuccessStatusCode;
+            },
+            concurrency,
+            duration,
+            cancellationToken);
+
+    /// <summary>The closed loop over any call, for clients that are not an <see cref="HttpClient"/> (gRPC) as for those that are.</summary>
+    /// <param name="call">One request; true when it succeeded.</param>
+    public static async Task<LoadResult> RunCallsAsync(Func<Task<bool>> call, int concurrency, TimeSpan duration, CancellationToken cancellationToken = default)
     {
         var stopwatch = Stopwatch.StartNew();
         var latencies = new List<double>[concurrency];
@@ -19,39 +33,6 @@ internal static class LoadGenerator
         {
             var mine = latencies[index] = new List<double>(1024);
             while (stopwatch.Elapsed < duration && !cancellationToken.IsCancellationRequested)
-            {
-                var started = Stopwatch.GetTimestamp();
-                using var request = createRequest();
-                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                }
-                else
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
-        }
-
-        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(ClientLoopAsync));
-        var elapsed = stopwatch.Elapsed;
-        var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new LoadResult(all.Length, failures, elapsed, Percentile(all, 0.5), Percentile(all, 0.99));
-    }
-
-    /// <summary>The closed loop of <see cref="RunAsync"/> over any call, for clients that are not an <see cref="HttpClient"/> (gRPC).</summary>
-    /// <param name="call">One request; true when it succeeded.</param>
-    public static async Task<LoadResult> RunCallsAsync(Func<Task<bool>> call, int concurrency, TimeSpan duration)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        var latencies = new List<double>[concurrency];
-        var failures = 0;
-
-        async Task ClientLoopAsync(int index)
-        {
-            var mine = latencies[index] = new List<double>(1024);
-            while (stopwatch.Elapsed < duration)
             {
                 var started = Stopwatch.GetTimestamp();
                 if (await call())

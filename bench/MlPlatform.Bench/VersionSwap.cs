@@ -26,7 +26,7 @@ internal static class VersionSwap
         try
         {
             var model = Path.Combine(repository, "mnist");
-            GrpcVersusRest.CopyDirectory(RepositoryPaths.InRoot("models", "mnist"), model);
+            Folders.Copy(RepositoryPaths.InRoot("models", "mnist"), model);
             await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
             {
                 ["Inference__ModelRepository"] = repository,
@@ -47,7 +47,7 @@ internal static class VersionSwap
                 await Task.Delay(settings.Duration);
                 var steadyRate = load.RateSince(TimeSpan.Zero);
 
-                GrpcVersusRest.CopyDirectory(Path.Combine(model, oldVersion.ToString(CultureInfo.InvariantCulture)), Path.Combine(model, newVersion.ToString(CultureInfo.InvariantCulture)));
+                Folders.Copy(Path.Combine(model, oldVersion.ToString(CultureInfo.InvariantCulture)), Path.Combine(model, newVersion.ToString(CultureInfo.InvariantCulture)));
                 var swapStarted = load.Elapsed;
                 var loadCall = Stopwatch.StartNew();
                 await LoadAsync(http);

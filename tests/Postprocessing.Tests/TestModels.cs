@@ -62,7 +62,7 @@ internal static class TestModels
 
         AddModel(repository, Broken, new { output = "", top_k = 0, softmx = true }, null, Identity(Broken, 2));
 
-        CopyDirectory(RepositoryPaths.InRoot("models", Mnist), Path.Combine(repository, Mnist));
+        Folders.Copy(RepositoryPaths.InRoot("models", Mnist), Path.Combine(repository, Mnist));
         return repository;
     }
 
@@ -87,19 +87,5 @@ internal static class TestModels
         }
 
         graph.Save(Path.Combine(directory, 1.ToString(CultureInfo.InvariantCulture), "model.onnx"));
-    }
-
-    private static void CopyDirectory(string source, string destination)
-    {
-        Directory.CreateDirectory(destination);
-        foreach (var file in Directory.GetFiles(source))
-        {
-            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
-        }
-
-        foreach (var directory in Directory.GetDirectories(source))
-        {
-            CopyDirectory(directory, Path.Combine(destination, Path.GetFileName(directory)));
-        }
     }
 }

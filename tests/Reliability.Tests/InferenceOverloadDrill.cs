@@ -24,7 +24,7 @@ public sealed class OverloadFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        CopyDirectory(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(Repository, "mnist"));
+        Folders.Copy(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(Repository, "mnist"));
         var slow = Path.Combine(Repository, "slow");
         Directory.CreateDirectory(slow);
         File.WriteAllText(Path.Combine(slow, "config.json"), $$"""
@@ -56,20 +56,6 @@ public sealed class OverloadFixture : IAsyncLifetime
         }
 
         return graph;
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var directory in Directory.GetDirectories(from))
-        {
-            CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
-        }
     }
 
     public async Task DisposeAsync()
