@@ -11,6 +11,8 @@ public sealed class ReloadModelsTests(PlatformFixture fixture)
     [Fact]
     public async Task ReloadModels_OnEveryInferenceReplica_ReloadsAndKeepsServing()
     {
+        // Other tests of the collection kill replicas; each comes back on a port of its own.
+        await fixture.Platform.WaitUntilAllHealthyAsync(TimeSpan.FromMinutes(2));
         var replicas = fixture.Platform.Replicas("inference");
         Assert.NotEmpty(replicas);
 
