@@ -45,6 +45,9 @@ var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchP
     // The Open Inference Protocol over gRPC, to inference's grpc endpoint; h2c on a port of its own, like inference's.
     .WithHttpEndpoint(port: settings.GatewayGrpcPort, name: "grpc", env: "Gateway__GrpcPort")
     .WithExternalHttpEndpoints()
+    // Its own /health, /alive and /metrics, as Kong's status listener: for probes, the dashboard and Prometheus, never
+    // behind the Ingress. Added after WithExternalHttpEndpoints, which marks the endpoints there are so far.
+    .WithHttpEndpoint(name: "management", env: "Gateway__ManagementPort")
     .AsGateway()
     .WithReference(preprocessing)
     .WithReference(inference)
@@ -53,7 +56,7 @@ var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchP
     .WaitFor(inference)
     .WaitFor(postprocessing)
     .WithComputeResources(ComputeResources.SmallService)
-    .WithHealthProbes()
+    .WithHealthProbes(endpointName: "management")
     .WithLocalConnectionLifetime(TimeSpan.FromSeconds(2))
     .WithTryItPage(settings.DevelopmentApiKey, settings.DashboardUrl);
 

@@ -1,5 +1,6 @@
 using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Management;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Server;
 using MlPlatform.Gateway.TryIt;
@@ -22,7 +23,8 @@ return await builder.BuildAndRunAsync(app =>
 {
     app.UseDefaultProblemDetails();
     app.UseGatewayPolicies();
-    app.MapDefaultEndpoints();
+    // /health, /alive and /metrics on the management port alone.
+    app.MapManagementEndpoints();
     app.MapApiDocs();
     app.MapPredictApi();
     if (app.Environment.IsDevelopment())

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -149,18 +150,19 @@ public static class Extensions
     /// <summary>
     /// Maps <c>/health</c>, <c>/alive</c> and <c>/metrics</c>. Unlike the Aspire template these are
     /// mapped in every environment: Kubernetes probes and Prometheus need them in production.
-    /// The gateway never routes them, so they are not reachable from outside the cluster.
+    /// The gateway never routes them to a service, so a service's are not reachable from outside the cluster; the
+    /// gateway maps its own in a route group of its management port (<paramref name="endpoints"/> may be a group).
     /// </summary>
-    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    public static TBuilder MapDefaultEndpoints<TBuilder>(this TBuilder endpoints) where TBuilder : IEndpointRouteBuilder
     {
-        app.MapHealthChecks(HealthEndpointPath);
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        endpoints.MapHealthChecks(HealthEndpointPath);
+        endpoints.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),
         });
-        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
+        endpoints.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
 
-        return app;
+        return endpoints;
     }
 
     private static MetricStreamConfiguration? MetricStreamFor(string meterName)

@@ -5,6 +5,9 @@ using Microsoft.Extensions.Configuration;
 
 namespace MlPlatform.ServiceDefaults;
 
+/// <summary>A port a service listens on beside its REST addresses, the protocols it speaks, and the setting that asked for it.</summary>
+public sealed record SidePort(int Port, HttpProtocols Protocols, string SettingKey);
+
 /// <summary>
 /// A port of its own for gRPC, HTTP/2 only without TLS (h2c), beside a service's REST addresses, which keep HTTP/1.1
 /// and HTTP/2. Cleartext HTTP/2 cannot share a port with HTTP/1.1: without TLS there is no ALPN to tell them apart.
@@ -20,22 +23,75 @@ public static class Http2Port
     /// asked for the port, named when an address cannot be listened on beside it.
     /// </summary>
     /// <exception cref="InvalidOperationException">A REST address is not plain http.</exception>
-    public static void ListenBeside(KestrelServerOptions kestrel, IConfiguration configuration, int port, string settingKey)
+    public static void ListenBeside(KestrelServerOptions kestrel, IConfiguration configuration, int port, string settingKey) =>
+        ListenBeside(kestrel, configuration, [new SidePort(port, HttpProtocols.Http2, settingKey)]);
+
+    /// <summary>
+    /// Listens on the REST addresses, first, and then on each of <paramref name="ports"/>, at the host of the first REST
+    /// address. All of them in one call: Kestrel refuses the same REST address listened on twice, so two settings that
+    /// each add a port cannot each call <see cref="ListenBeside(KestrelServerOptions, IConfiguration, int, string)"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A REST address is not plain http.</exception>
+    public static void ListenBeside(KestrelServerOptions kestrel, IConfiguration configuration, IReadOnlyList<SidePort> ports)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(ports);
+        if (ports.Count == 0)
+        {
+            return;
+        }
 
-        var addresses = RestAddresses(configuration, settingKey);
+        var addresses = RestAddresses(configuration, string.Join(" and ", ports.Select(port => port.SettingKey)));
         foreach (var address in addresses)
         {
             Listen(kestrel, address, HttpProtocols.Http1AndHttp2);
         }
 
         var first = addresses[0];
-        Listen(kestrel, BindingAddress.Parse($"{first.Scheme}://{first.Host}:{port}"), HttpProtocols.Http2);
+        foreach (var port in ports)
+        {
+            Listen(kestrel, BindingAddress.Parse($"{first.Scheme}://{first.Host}:{port.Port}"), port.Protocols);
+        }
     }
 
-    private static BindingAddress[] RestAddresses(IConfiguration configuration, string settingKey)
+    /// <summary>
+    /// The fixed ports of the REST addresses (not 0, which Kestrel picks at start), as far as they can be read: for a
+    /// setting to check that a port of its own is not one of them.
+    /// </summary>
+    public static IReadOnlyList<int> RestPorts(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var ports = new List<int>();
+        foreach (var url in RestUrls(configuration))
+        {
+            try
+            {
+                if (BindingAddress.Parse(url) is { IsUnixPipe: false, Port: > 0 } address)
+                {
+                    ports.Add(address.Port);
+                }
+            }
+            catch (FormatException)
+            {
+                // Kestrel refuses it with its own error when it starts.
+            }
+        }
+
+        return ports;
+    }
+
+    private static BindingAddress[] RestAddresses(IConfiguration configuration, string settingKey) =>
+        Array.ConvertAll(RestUrls(configuration), url =>
+        {
+            var address = BindingAddress.Parse(url);
+            return address.Scheme == "http" && !address.IsUnixPipe
+                ? address
+                : throw new InvalidOperationException($"The address '{url}' is not plain http; with {settingKey} set the service listens only on http addresses.");
+        });
+
+    private static string[] RestUrls(IConfiguration configuration)
     {
         var urls = Split(configuration["urls"]);
         if (urls.Length == 0)
@@ -43,18 +99,7 @@ public static class Http2Port
             urls = Array.ConvertAll(Split(configuration["http_ports"]), port => $"http://*:{port}");
         }
 
-        if (urls.Length == 0)
-        {
-            urls = [DefaultAddress];
-        }
-
-        return Array.ConvertAll(urls, url =>
-        {
-            var address = BindingAddress.Parse(url);
-            return address.Scheme == "http" && !address.IsUnixPipe
-                ? address
-                : throw new InvalidOperationException($"The address '{url}' is not plain http; with {settingKey} set the service listens only on http addresses.");
-        });
+        return urls.Length == 0 ? [DefaultAddress] : urls;
     }
 
     private static string[] Split(string? list) =>

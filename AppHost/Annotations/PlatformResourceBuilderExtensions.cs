@@ -13,14 +13,15 @@ public static class PlatformResourceBuilderExtensions
     /// Health as Kubernetes probes it and as <c>WaitFor</c> waits for it: ready when <c>/health</c> passes (Aspire's
     /// readiness probe is also the resource's HTTP health check), alive while <c>/alive</c> does and, for a service
     /// that may take long to start (loading models), a startup probe that allows <paramref name="startupWithin"/>
-    /// before liveness counts.
+    /// before liveness counts. All on <paramref name="endpointName"/>: the gateway serves them on its management
+    /// endpoint alone, every other service on its <c>http</c> endpoint.
     /// </summary>
-    public static IResourceBuilder<T> WithHealthProbes<T>(this IResourceBuilder<T> builder, TimeSpan? startupWithin = null)
+    public static IResourceBuilder<T> WithHealthProbes<T>(this IResourceBuilder<T> builder, TimeSpan? startupWithin = null, string endpointName = "http")
         where T : IResourceWithEndpoints, IResourceWithProbes
     {
         const int ProbeTimeoutSeconds = 3;
-        builder.WithHttpProbe(ProbeType.Readiness, "/health", periodSeconds: 5, timeoutSeconds: ProbeTimeoutSeconds, failureThreshold: 3, endpointName: "http")
-            .WithHttpProbe(ProbeType.Liveness, "/alive", periodSeconds: 10, timeoutSeconds: ProbeTimeoutSeconds, failureThreshold: 3, endpointName: "http");
+        builder.WithHttpProbe(ProbeType.Readiness, "/health", periodSeconds: 5, timeoutSeconds: ProbeTimeoutSeconds, failureThreshold: 3, endpointName: endpointName)
+            .WithHttpProbe(ProbeType.Liveness, "/alive", periodSeconds: 10, timeoutSeconds: ProbeTimeoutSeconds, failureThreshold: 3, endpointName: endpointName);
         if (startupWithin is { } upTo)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(upTo, TimeSpan.Zero);
@@ -28,7 +29,7 @@ public static class PlatformResourceBuilderExtensions
             builder.WithAnnotation(new EndpointProbeAnnotation
             {
                 Type = ProbeType.Startup,
-                EndpointReference = builder.Resource.GetEndpoint("http"),
+                EndpointReference = builder.Resource.GetEndpoint(endpointName),
                 Path = "/health",
                 PeriodSeconds = 5,
                 TimeoutSeconds = ProbeTimeoutSeconds,

@@ -22,7 +22,7 @@ internal sealed class EdgeManifests(PublishOptions options)
         },
     };
 
-    /// <summary>The REST routes: every path to the gateway's HTTP port.</summary>
+    /// <summary>The REST routes: every path to the gateway's HTTP port, never its management port.</summary>
     public V1Ingress Ingress(PublishedService gateway, long maxRequestBodyBytes) =>
         Ingress(gateway, maxRequestBodyBytes, gateway.Name, "/", ServiceManifests.HttpPort);
 
@@ -100,22 +100,26 @@ internal sealed class EdgeManifests(PublishOptions options)
     /// <summary>The path prefix of every method of the Open Inference Protocol's gRPC service.</summary>
     public const string GrpcServicePath = "/inference.GRPCInferenceService";
 
-    /// <summary>The gateway accepts traffic only from the Ingress controller's namespace (and Prometheus's, for its metrics).</summary>
+    /// <summary>
+    /// The gateway accepts traffic on its public ports only from the Ingress controller's namespace, and on its
+    /// management port only from Prometheus's. Its probes need no rule: the kubelet runs them from the node, and
+    /// NetworkPolicy does not apply to a node's traffic to its own pods.
+    /// </summary>
     public V1NetworkPolicy GatewayPolicy(PublishedService gateway) => Policy(
         gateway.Name,
-        [.. gateway.Endpoints.Select(endpoint => endpoint.Port)],
+        [.. gateway.TrafficEndpoints.Select(endpoint => endpoint.Port)],
         [NamespacePeer(options.IngressNamespace)],
-        exposesMetrics: true);
+        gateway.MetricsEndpoint.Port);
 
     /// <summary>
     /// A resource accepts traffic only from the pods of the services that reference it in the model, on its
-    /// <paramref name="ports"/>, and, when it <paramref name="exposesMetrics"/>, from the metrics namespace on the HTTP port.
+    /// <paramref name="ports"/>, and from the metrics namespace on <paramref name="metricsPort"/>, where it has one.
     /// </summary>
-    public V1NetworkPolicy ReferencedPolicy(string name, IReadOnlyList<int> ports, IEnumerable<PublishedService> callers, bool exposesMetrics) => Policy(
+    public V1NetworkPolicy ReferencedPolicy(string name, IReadOnlyList<int> ports, IEnumerable<PublishedService> callers, int? metricsPort) => Policy(
         name,
         ports,
         callers.Select(caller => new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Labels.Selector(caller.Name) } }).ToList(),
-        exposesMetrics);
+        metricsPort);
 
     private static V1NetworkPolicyPeer NamespacePeer(string name) =>
         new() { NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = name } } };
@@ -123,19 +127,19 @@ internal sealed class EdgeManifests(PublishOptions options)
     private static V1NetworkPolicyIngressRule Rule(IList<V1NetworkPolicyPeer> from, IEnumerable<int> ports) =>
         new() { FromProperty = from, Ports = [.. ports.Select(port => new V1NetworkPolicyPort { Port = port, Protocol = "TCP" })] };
 
-    private V1NetworkPolicy Policy(string name, IReadOnlyList<int> ports, IList<V1NetworkPolicyPeer> from, bool exposesMetrics)
+    private V1NetworkPolicy Policy(string name, IReadOnlyList<int> ports, IList<V1NetworkPolicyPeer> from, int? metricsPort)
     {
-        // No rules means nothing may connect (a service no one references, with no metrics namespace).
+        // No rules means nothing may connect (a service no one references, with no metrics namespace), probes aside.
         var rules = new List<V1NetworkPolicyIngressRule>();
         if (from.Count > 0)
         {
             rules.Add(Rule(from, ports));
         }
 
-        // The pods' prometheus.io annotations point a scraper at /metrics on the HTTP port.
-        if (exposesMetrics && options.MetricsNamespace is { } metricsNamespace)
+        // The pods' prometheus.io annotations point a scraper at /metrics on this port.
+        if (metricsPort is { } port && options.MetricsNamespace is { } metricsNamespace)
         {
-            rules.Add(Rule([NamespacePeer(metricsNamespace)], [ServiceManifests.HttpPort]));
+            rules.Add(Rule([NamespacePeer(metricsNamespace)], [port]));
         }
 
         return new V1NetworkPolicy

@@ -58,7 +58,7 @@ internal static class KubernetesPublishStep
             : $"Entry: {scheme}://{options.Host}/");
         text.AppendLine(options.MetricsNamespace is null
             ? "Metrics: no namespace may scrape /metrics (Publish:MetricsNamespace=<ns> lets one in)"
-            : $"Metrics: pods in namespace '{options.MetricsNamespace}' may scrape /metrics on port {ServiceManifests.HttpPort} (Publish:MetricsNamespace=none turns this off)");
+            : $"Metrics: pods in namespace '{options.MetricsNamespace}' may scrape /metrics on port {ServiceManifests.HttpPort}, the gateway's on its management port {PublishedApplication.ManagementPort} (Publish:MetricsNamespace=none turns this off)");
         text.AppendLine("Build and push the images (from the repository root):");
         var images = model.Services.Select(s => s.Name).ToList();
         if (written.Files.Any(f => f.Path == Dockerfiles.FileName("models")))

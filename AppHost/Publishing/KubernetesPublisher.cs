@@ -41,7 +41,7 @@ internal sealed class KubernetesPublisher(PublishedApplication model, PublishOpt
             var callers = order.Where(s => s.Connections.Contains(executable));
             set.AddObjects($"{executable.Name}-deployment.yaml", redis.Deployment(executable));
             set.AddObjects($"{executable.Name}-service.yaml", redis.Service(executable));
-            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, [executable.TargetPort], callers, exposesMetrics: false));
+            set.AddObjects($"{executable.Name}-networkpolicy.yaml", edge.ReferencedPolicy(executable.Name, [executable.TargetPort], callers, metricsPort: null));
         }
 
         foreach (var service in order)
@@ -68,7 +68,7 @@ internal sealed class KubernetesPublisher(PublishedApplication model, PublishOpt
 
             var policy = service.IsGateway
                 ? edge.GatewayPolicy(service)
-                : edge.ReferencedPolicy(service.Name, [.. service.Endpoints.Select(e => e.Port)], order.Where(s => s.References.Contains(service)), exposesMetrics: true);
+                : edge.ReferencedPolicy(service.Name, [.. service.Endpoints.Select(e => e.Port)], order.Where(s => s.References.Contains(service)), service.MetricsEndpoint.Port);
             set.AddObjects($"{service.Name}-networkpolicy.yaml", policy);
         }
 

@@ -5,7 +5,7 @@ using MlPlatform.AppHost.Redis;
 namespace MlPlatform.AppHost.Publishing;
 
 /// <summary>A probe as a cluster runs it, read from Aspire's <see cref="EndpointProbeAnnotation"/>.</summary>
-internal sealed record PublishedProbe(string Path, int PeriodSeconds, int TimeoutSeconds, int FailureThreshold);
+internal sealed record PublishedProbe(string Path, string EndpointName, int PeriodSeconds, int TimeoutSeconds, int FailureThreshold);
 
 /// <summary>One endpoint of a service as a cluster has it: the port its container listens on and its Service exposes, under the endpoint's name.</summary>
 internal sealed record PublishedEndpoint(string Name, int Port)
@@ -38,10 +38,19 @@ internal sealed class PublishedService
 
     public PublishedProbe? Startup { get; init; }
 
-    /// <summary>Its endpoints, <c>http</c> first: every service has that one, inference and the gateway also <c>grpc</c>.</summary>
+    /// <summary>
+    /// Its endpoints, <c>http</c> first: every service has that one, inference and the gateway also <c>grpc</c>, the
+    /// gateway also <c>management</c>.
+    /// </summary>
     public required IReadOnlyList<PublishedEndpoint> Endpoints { get; init; }
 
     public PublishedEndpoint? Endpoint(string name) => Endpoints.FirstOrDefault(e => e.Name == name);
+
+    /// <summary>Where Prometheus scrapes its <c>/metrics</c>: the management endpoint where it has one (the gateway), else <c>http</c>.</summary>
+    public PublishedEndpoint MetricsEndpoint => Endpoint(PublishedApplication.ManagementEndpoint) ?? Endpoints[0];
+
+    /// <summary>The endpoints its clients call: every one but the management endpoint, which is for probes and scrapes.</summary>
+    public IReadOnlyList<PublishedEndpoint> TrafficEndpoints => [.. Endpoints.Where(e => e.Name != PublishedApplication.ManagementEndpoint)];
 
     /// <summary>The services whose addresses it gets.</summary>
     public List<PublishedService> References { get; } = [];
@@ -77,8 +86,19 @@ internal sealed class PublishedApplication
     /// <summary>Where a service with a gRPC endpoint listens for it in its container; the port KServe gives gRPC.</summary>
     public const int GrpcPort = 8081;
 
+    /// <summary>The gateway's own <c>/health</c>, <c>/alive</c> and <c>/metrics</c>, as Kong's status listener.</summary>
+    public const string ManagementEndpoint = "management";
+
+    /// <summary>Where the gateway listens for its management endpoint in its container: the port its launch profile gives it.</summary>
+    public const int ManagementPort = 8090;
+
     /// <summary>The container port of each endpoint name the application uses.</summary>
-    private static readonly Dictionary<string, int> EndpointPorts = new(StringComparer.Ordinal) { [HttpEndpoint] = HttpPort, [GrpcEndpoint] = GrpcPort };
+    private static readonly Dictionary<string, int> EndpointPorts = new(StringComparer.Ordinal)
+    {
+        [HttpEndpoint] = HttpPort,
+        [GrpcEndpoint] = GrpcPort,
+        [ManagementEndpoint] = ManagementPort,
+    };
 
     // What Aspire adds for a local run or for its own publishers; a cluster sets these itself (ServiceManifests).
     private static readonly string[] LocalOnlyPrefixes = ["OTEL_", "ASPNETCORE_", "DOTNET_", "HTTP_PORTS", "HTTPS_PORTS", "LOGGING__CONSOLE"];
@@ -221,12 +241,12 @@ internal sealed class PublishedApplication
             .ToArray();
         return endpoints.Length > 0 && endpoints[0].Name == HttpEndpoint
             ? endpoints
-            : throw new InvalidOperationException($"{project.Name} has no '{HttpEndpoint}' endpoint; its probes and metrics are served there.");
+            : throw new InvalidOperationException($"{project.Name} has no '{HttpEndpoint}' endpoint; its traffic is served there.");
     }
 
     private static PublishedProbe? Probe(List<EndpointProbeAnnotation> probes, ProbeType type) =>
         probes.LastOrDefault(p => p.Type == type) is { } probe
-            ? new PublishedProbe(probe.Path, probe.PeriodSeconds, probe.TimeoutSeconds, probe.FailureThreshold)
+            ? new PublishedProbe(probe.Path, probe.EndpointReference.EndpointName, probe.PeriodSeconds, probe.TimeoutSeconds, probe.FailureThreshold)
             : null;
 
     private static int Depth(PublishedService service) =>

@@ -7,8 +7,9 @@ namespace MlPlatform.AppHost.Publishing;
 
 /// <summary>
 /// One service of the model as Kubernetes objects: its settings ConfigMap, Deployment and ClusterIP
-/// Service (a port per endpoint: <c>http</c>, and <c>grpc</c> for inference and the gateway), a CPU
-/// autoscaler and, with more than one replica, a disruption budget.
+/// Service (a port per endpoint: <c>http</c>, <c>grpc</c> for inference and the gateway, and <c>management</c>
+/// for the gateway, whose probes and metrics are served there), a CPU autoscaler and, with more than one
+/// replica, a disruption budget.
 /// </summary>
 internal sealed class ServiceManifests(PublishOptions options)
 {
@@ -117,7 +118,7 @@ internal sealed class ServiceManifests(PublishOptions options)
                         Annotations = new Dictionary<string, string>
                         {
                             ["prometheus.io/scrape"] = "true",
-                            ["prometheus.io/port"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ["prometheus.io/port"] = service.MetricsEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                             ["prometheus.io/path"] = "/metrics",
                             // Pods restart when their settings change, which envFrom alone would not do.
                             ["checksum/settings"] = Checksum(Settings(service)),
@@ -223,7 +224,8 @@ internal sealed class ServiceManifests(PublishOptions options)
 
     private static V1Probe? HttpProbe(PublishedProbe? probe) => probe is null ? null : new()
     {
-        HttpGet = new V1HTTPGetAction { Path = probe.Path, Port = "http" },
+        // By the container port's name: the gateway's probes go to its management port, the others' to http.
+        HttpGet = new V1HTTPGetAction { Path = probe.Path, Port = probe.EndpointName },
         PeriodSeconds = probe.PeriodSeconds,
         TimeoutSeconds = probe.TimeoutSeconds,
         FailureThreshold = probe.FailureThreshold,

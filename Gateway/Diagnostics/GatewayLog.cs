@@ -34,4 +34,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(10, LogLevel.Warning, "Redis ({Key}) is not reachable yet; rate-limit counters are unavailable until it is")]
     public static partial void RedisNotConnected(ILogger logger, string key);
+
+    [LoggerMessage(11, LogLevel.Warning, "{Key} is not set: the gateway serves its /health, /alive and /metrics on no port. Set it (e.g. {Port}) for probes and scrapes")]
+    public static partial void NoManagementPort(ILogger logger, string key, int port);
 }

@@ -8,6 +8,7 @@ using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.KeyAuth;
+using MlPlatform.Gateway.Management;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.RateLimiting;
@@ -73,6 +74,8 @@ public static class Extensions
         services.AddReverseProxy().AddServiceDiscoveryDestinationResolver();
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         builder.AddGrpcPort();
+        builder.AddManagementPort();
+        builder.AddGatewayListeners();
         services.AddSingleton<IForwarderHttpClientFactory, GatewayForwarderHttpClientFactory>();
 
         services.AddHttpClient(HopInvoker.HttpClientName)

@@ -40,7 +40,7 @@ internal static class GatewayPolicy
             {
                 foreach (var variant in variants)
                 {
-                    gateways.Add(await ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", variant.Settings));
+                    gateways.Add(await ServiceProcess.StartGatewayAsync(variant.Settings));
                 }
 
                 var concurrency = settings.Concurrency * 4;

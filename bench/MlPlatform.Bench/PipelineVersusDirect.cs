@@ -32,7 +32,7 @@ internal static class PipelineVersusDirect
             }
         }
 
-        await using var directGateway = await ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", addresses);
+        await using var directGateway = await ServiceProcess.StartGatewayAsync(addresses);
         var proxied = await MeasureAsync(settings, app, app.ServiceUrl("gateway"), app.ServiceUrl("inference"), directGateway: null);
         var unproxied = await MeasureAsync(settings, app, directGateway.BaseAddress, app.Replicas("inference")[0].Url!, directGateway.ProcessId);
 

@@ -22,7 +22,7 @@ internal static class ProxyVersusNginx
     public static async Task RunAsync(BenchSettings settings)
     {
         await using var upstream = await CheapUpstream.StartAsync();
-        await using var gateway = await ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", GatewayPolicy.Settings(upstream.Address, auth: false, rateLimit: null));
+        await using var gateway = await ServiceProcess.StartGatewayAsync(GatewayPolicy.Settings(upstream.Address, auth: false, rateLimit: null));
         await using var nginx = await NginxProxy.StartAsync(upstream.Address);
         await using var bareYarp = await ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", new Dictionary<string, string?>
         {

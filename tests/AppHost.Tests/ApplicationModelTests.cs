@@ -197,8 +197,32 @@ public sealed class ApplicationModelTests(ApplicationModels models) : IClassFixt
             var probes = Probes(project);
             Assert.Equal("/health", Assert.Single(probes, p => p.Type == ProbeType.Readiness).Path);
             Assert.Equal("/alive", Assert.Single(probes, p => p.Type == ProbeType.Liveness).Path);
-            Assert.All(probes, p => Assert.Equal("http", p.EndpointReference.EndpointName));
+            // The gateway answers them on its management endpoint alone; every other service beside its API.
+            var endpoint = project.Name == "gateway" ? "management" : "http";
+            Assert.All(probes, p => Assert.Equal(endpoint, p.EndpointReference.EndpointName));
             Assert.NotNull(project.Annotations.OfType<ComputeResources>().SingleOrDefault());
+        }
+    }
+
+    [Theory]
+    [InlineData(nameof(ApplicationModels.Default))]
+    [InlineData(nameof(ApplicationModels.Scaled))]
+    [InlineData(nameof(ApplicationModels.TwoGateways))]
+    public void Build_Gateway_AnInternalManagementEndpointItsOwnSettingNames(string model)
+    {
+        var gateway = models[model].Resource<ProjectResource>("gateway");
+
+        var endpoint = Endpoint(gateway, "management");
+
+        Assert.False(endpoint.IsExternal);
+        Assert.Equal("http", endpoint.UriScheme);
+        // A port DCP picks (the publisher tests see it given to the gateway as Gateway__ManagementPort).
+        Assert.Null(endpoint.Port);
+        Assert.True(Endpoint(gateway, "http").IsExternal);
+        Assert.True(Endpoint(gateway, "grpc").IsExternal);
+        foreach (var name in Services)
+        {
+            Assert.DoesNotContain(models[model].Resource<ProjectResource>(name).Annotations.OfType<EndpointAnnotation>(), e => e.Name == "management");
         }
     }
 

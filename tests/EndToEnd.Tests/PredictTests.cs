@@ -113,6 +113,23 @@ public sealed class PredictTests(PlatformFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    /// <summary>The gateway's own endpoints answer on its management endpoint, the one its health check uses, and never on the public one.</summary>
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/alive")]
+    [InlineData("/metrics")]
+    public async Task Gateway_OwnEndpoints_OnItsManagementEndpointOnly(string path)
+    {
+        using var management = new HttpClient { BaseAddress = fixture.Platform.ServiceUrl("gateway", "management") };
+
+        using var onManagement = await management.GetAsync(path);
+        using var onPublic = await fixture.Gateway.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, onManagement.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, onPublic.StatusCode);
+        Assert.Equal("application/problem+json", onPublic.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task Gateway_V2Route_ReachesInference()
     {

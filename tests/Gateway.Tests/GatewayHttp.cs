@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using MlPlatform.TestSupport;
 
 namespace MlPlatform.Gateway.Tests;
 
@@ -39,10 +40,13 @@ internal static class GatewayHttp
         return document.RootElement.Clone();
     }
 
-    /// <summary>The sum of a metric's series whose labels contain <paramref name="labelFragment"/>, from Prometheus text.</summary>
-    public static async Task<double> ReadMetricAsync(HttpClient client, string name, string labelFragment)
+    /// <summary>
+    /// The sum of a metric's series whose labels contain <paramref name="labelFragment"/>, from the Prometheus text on the
+    /// gateway's management port.
+    /// </summary>
+    public static async Task<double> ReadMetricAsync(ServiceProcess gateway, string name, string labelFragment)
     {
-        var text = await client.GetStringAsync("/metrics");
+        var text = await gateway.ManagementClient.GetStringAsync("/metrics");
         var sum = 0.0;
         foreach (var line in text.Split('\n'))
         {

@@ -6,9 +6,12 @@ namespace MlPlatform.Gateway.Tests;
 /// <summary>Starts the gateway as a real process, its services given the way the AppHost gives them.</summary>
 public static class GatewayProcess
 {
-    /// <summary>Starts the gateway with <paramref name="services"/> as its replicas, each service's in index order.</summary>
+    /// <summary>
+    /// Starts the gateway with <paramref name="services"/> as its replicas, each service's in index order, and a
+    /// management port of its own (<see cref="ServiceProcess.ManagementClient"/>) unless the settings give one.
+    /// </summary>
     public static Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, Uri[]> services, IReadOnlyDictionary<string, string?>? settings = null) =>
-        ServiceProcess.StartAsync("Gateway", "MlPlatform.Gateway", Environment(services, settings));
+        ServiceProcess.StartGatewayAsync(Environment(services, settings));
 
     public static Dictionary<string, string?> Environment(IReadOnlyDictionary<string, Uri[]> services, IReadOnlyDictionary<string, string?>? settings = null)
     {

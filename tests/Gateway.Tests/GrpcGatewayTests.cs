@@ -456,6 +456,47 @@ public sealed class GrpcStandInFixture : IAsyncLifetime
 /// <summary>What the gRPC route passes on and what it counts. Alice's calls are the rate-limit test's alone; the others use Bob's key.</summary>
 public sealed class GrpcGatewayPolicyTests(GrpcStandInFixture fixture) : IClassFixture<GrpcStandInFixture>
 {
+    /// <summary>With keys on and the gRPC route mapped: a valid key does not make the management port forward anything.</summary>
+    [Theory]
+    [InlineData("/inference.GRPCInferenceService/ServerLive")]
+    [InlineData("/inference.GRPCInferenceService/ModelInfer")]
+    public async Task GrpcMethod_OnTheManagementPortWithAValidKey_404AndNeverForwarded(string path)
+    {
+        var id = "management-" + Guid.NewGuid();
+        using var request = GrpcCalls.EmptyCall(path, PolicySettings.BobKey);
+        request.Version = HttpVersion.Version11;
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+        request.Headers.Add("X-Request-Id", id);
+
+        using var response = await fixture.Gateway.ManagementClient.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await GatewayHttp.ReadProblemAsync(response);
+        Assert.Empty(fixture.Inference.WithRequestId(id));
+    }
+
+    [Fact]
+    public async Task RestRoute_OnTheManagementPortWithAValidKey_404AndNeverForwarded()
+    {
+        var marker = Guid.NewGuid().ToString();
+        using var request = PolicySettings.Get("/v2/models/mnist", PolicySettings.BobKey);
+        request.Headers.Add(StandIn.MarkerHeader, marker);
+
+        using var response = await fixture.Gateway.ManagementClient.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await GatewayHttp.ReadProblemAsync(response);
+        Assert.Empty(fixture.Upstream.WithMarker(marker));
+    }
+
+    [Fact]
+    public async Task Health_OnTheManagementPort_NeedsNoKey()
+    {
+        using var response = await fixture.Gateway.ManagementClient.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task Call_ReachesInferenceWithTheConsumerAndRequestId_NeverTheKey()
     {

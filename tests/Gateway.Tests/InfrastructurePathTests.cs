@@ -63,33 +63,6 @@ public sealed class InfrastructurePathTests(StandInsFixture fixture)
         Assert.Empty(fixture.All.SelectMany(s => s.WithMarker(marker)));
     }
 
-    /// <summary>Kestrel resolves these dot segments before routing, so they land on the gateway's own endpoints, never a service's.</summary>
-    [Theory]
-    [InlineData("/preprocess/../health")]
-    [InlineData("/postprocess/./../alive")]
-    [InlineData("/v2/../health")]
-    [InlineData("/preprocess/%2E%2E/alive")]
-    public async Task DotSegments_ResolvedBeforeRouting_AnsweredByTheGatewayItself(string path)
-    {
-        var marker = Guid.NewGuid().ToString();
-        using var request = GatewayHttp.Raw(HttpMethod.Get, fixture.Gateway.BaseAddress, path);
-        request.Headers.Add(StandIn.MarkerHeader, marker);
-
-        using var response = await fixture.Client.SendAsync(request);
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
-        Assert.Empty(fixture.All.SelectMany(s => s.WithMarker(marker)));
-    }
-
-    [Fact]
-    public async Task GatewaysOwnHealth_Get_Answers200()
-    {
-        using var response = await fixture.Client.GetAsync("/health");
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
-
     [Fact]
     public async Task RepositoryIndex_IsForwarded()
     {

@@ -263,7 +263,7 @@ public sealed class KeyAuthTests(PolicyFixture fixture) : IClassFixture<PolicyFi
     [Fact]
     public async Task AuthFailures_AreCountedByRouteGroupAndReason()
     {
-        var before = await GatewayHttp.ReadMetricAsync(Client, "mlplatform_gateway_auth_failures_total", "reason=\"conflicting\"");
+        var before = await GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_auth_failures_total", "reason=\"conflicting\"");
         using var response = await Client.SendAsync(PolicySettings.Get($"/v2/models?apikey={PolicySettings.BobKey}"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
 
@@ -271,7 +271,7 @@ public sealed class KeyAuthTests(PolicyFixture fixture) : IClassFixture<PolicyFi
         for (var i = 0; i < 50 && after == before; i++)
         {
             await Task.Delay(100);
-            after = await GatewayHttp.ReadMetricAsync(Client, "mlplatform_gateway_auth_failures_total", "reason=\"conflicting\"");
+            after = await GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_auth_failures_total", "reason=\"conflicting\"");
         }
 
         Assert.Equal(before + 1, after);

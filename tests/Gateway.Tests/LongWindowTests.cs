@@ -55,7 +55,7 @@ public sealed class LongWindowTests
         double count = 0;
         for (var i = 0; i < 50 && count == 0; i++)
         {
-            count = await GatewayHttp.ReadMetricAsync(gateway.Client, "mlplatform_gateway_upstream_duration_seconds_count", "cluster=\"inference\"");
+            count = await GatewayHttp.ReadMetricAsync(gateway, "mlplatform_gateway_upstream_duration_seconds_count", "cluster=\"inference\"");
             await Task.Delay(count == 0 ? 100 : 0);
         }
 

@@ -239,7 +239,7 @@ public sealed class OneServiceAddressTests(OneAddressFixture fixture) : IClassFi
     }
 
     private Task<double> RetriesAsync(string service) =>
-        GatewayHttp.ReadMetricAsync(fixture.Client, "mlplatform_gateway_retries_total", $"service=\"{service}\"");
+        GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_retries_total", $"service=\"{service}\"");
 }
 
 /// <summary>A service whose one address refuses every connection: each request is tried that many times, then answered, never left hanging.</summary>
@@ -286,5 +286,5 @@ public sealed class OneClosedAddressTests : IAsyncLifetime
     }
 
     private Task<double> RetriesAsync(string labelFragment) =>
-        GatewayHttp.ReadMetricAsync(_gateway.Client, "mlplatform_gateway_retries_total", labelFragment);
+        GatewayHttp.ReadMetricAsync(_gateway, "mlplatform_gateway_retries_total", labelFragment);
 }

@@ -118,7 +118,7 @@ public sealed class PredictTests(StandInsFixture fixture)
     [Fact]
     public async Task Predict_OneReplicaAnswers500_RetriedOnTheOtherAndSucceeds()
     {
-        var before = await GatewayHttp.ReadMetricAsync(fixture.Client, "mlplatform_gateway_retries_total", "service=\"preprocessing\"");
+        var before = await GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_retries_total", "service=\"preprocessing\"");
         var ids = new List<string>();
         for (var i = 0; i < 20; i++)
         {
@@ -133,7 +133,7 @@ public sealed class PredictTests(StandInsFixture fixture)
         var failedFirst = ids.Count(id => fixture.Preprocessing[0].WithRequestId(id).Any());
         Assert.True(failedFirst > 0, "the failing replica was never chosen first; the retry went untested");
         Assert.All(ids, id => Assert.Single(fixture.Preprocessing[1].WithRequestId(id)));
-        var after = await GatewayHttp.ReadMetricAsync(fixture.Client, "mlplatform_gateway_retries_total", "service=\"preprocessing\"");
+        var after = await GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_retries_total", "service=\"preprocessing\"");
         Assert.Equal(failedFirst, after - before);
     }
 
@@ -235,7 +235,7 @@ public sealed class PredictTests(StandInsFixture fixture)
     {
         const string Requests = "http_server_request_duration_seconds_count";
         const string Mnist = "model=\"mnist\"";
-        var before = await GatewayHttp.ReadMetricAsync(fixture.Client, Requests, Mnist);
+        var before = await GatewayHttp.ReadMetricAsync(fixture.Gateway, Requests, Mnist);
 
         using (var response = await fixture.Client.SendAsync(GatewayHttp.Predict("mnist")))
         {
@@ -247,11 +247,11 @@ public sealed class PredictTests(StandInsFixture fixture)
         for (var attempt = 0; attempt < 50 && after < before + 1; attempt++)
         {
             await Task.Delay(100);
-            after = await GatewayHttp.ReadMetricAsync(fixture.Client, Requests, Mnist);
+            after = await GatewayHttp.ReadMetricAsync(fixture.Gateway, Requests, Mnist);
         }
 
         Assert.True(after >= before + 1, $"{Requests}{{...{Mnist}...}} went from {before} to {after}");
-        var text = await fixture.Client.GetStringAsync("/metrics");
+        var text = await fixture.Gateway.ManagementClient.GetStringAsync("/metrics");
         Assert.Contains("mlplatform_gateway_hop_duration_seconds_bucket{", text);
     }
 }

@@ -109,7 +109,7 @@ public sealed class LocalRateLimitTests(LocalRateLimitFixture fixture) : IClassF
         for (var i = 0; i < 50 && count == 0; i++)
         {
             await Task.Delay(100);
-            count = await GatewayHttp.ReadMetricAsync(fixture.Gateway.Client, "mlplatform_gateway_ratelimit_rejections_total", "route_group=\"preprocessing\"");
+            count = await GatewayHttp.ReadMetricAsync(fixture.Gateway, "mlplatform_gateway_ratelimit_rejections_total", "route_group=\"preprocessing\"");
         }
 
         Assert.True(count >= 1, "the rejection was not counted in mlplatform_gateway_ratelimit_rejections_total");

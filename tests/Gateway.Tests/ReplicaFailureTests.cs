@@ -33,8 +33,8 @@ public sealed class ReplicaFailureTests
             Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
         }
 
-        Assert.True(await GatewayHttp.ReadMetricAsync(gateway.Client, "mlplatform_gateway_retries_total", "route=\"proxy\"") > 0, "no proxied request was retried");
-        Assert.True(await GatewayHttp.ReadMetricAsync(gateway.Client, "mlplatform_gateway_retries_total", "route=\"predict\"") > 0, "no predict hop was retried");
+        Assert.True(await GatewayHttp.ReadMetricAsync(gateway, "mlplatform_gateway_retries_total", "route=\"proxy\"") > 0, "no proxied request was retried");
+        Assert.True(await GatewayHttp.ReadMetricAsync(gateway, "mlplatform_gateway_retries_total", "route=\"predict\"") > 0, "no predict hop was retried");
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class ReplicaFailureTests
         var total = 0.0;
         foreach (var service in new[] { "preprocessing", "inference", "postprocessing" })
         {
-            var retries = await GatewayHttp.ReadMetricAsync(gateway.Client, "mlplatform_gateway_retries_total", $"service=\"{service}\"");
+            var retries = await GatewayHttp.ReadMetricAsync(gateway, "mlplatform_gateway_retries_total", $"service=\"{service}\"");
             Assert.True(retries <= 1, $"{service} was retried {retries} times");
             total += retries;
         }
@@ -84,7 +84,7 @@ public sealed class ReplicaFailureTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.Equal(0, await GatewayHttp.ReadMetricAsync(gateway.Client, "mlplatform_gateway_retries_total", ""));
+        Assert.Equal(0, await GatewayHttp.ReadMetricAsync(gateway, "mlplatform_gateway_retries_total", ""));
     }
 
     [Fact]

@@ -14,7 +14,11 @@ namespace MlPlatform.Platform.Testing;
 /// <param name="ProcessId">The process DCP started (for a project, the <c>dotnet run</c> that runs the service).</param>
 /// <param name="Url">Its own address, behind the service's proxy.</param>
 /// <param name="Starts">How often it has been seen Running: 1, then once more after each restart.</param>
-public sealed record ReplicaSnapshot(string ResourceId, string Service, string? State, HealthStatus? Health, int? ProcessId, Uri? Url, int? ExitCode, int Starts)
+/// <param name="ManagementUrl">
+/// Where it answers <c>/health</c>, <c>/alive</c> and <c>/metrics</c>: a gateway's own management port, any other
+/// service's <paramref name="Url"/>.
+/// </param>
+public sealed record ReplicaSnapshot(string ResourceId, string Service, string? State, HealthStatus? Health, int? ProcessId, Uri? Url, int? ExitCode, int Starts, Uri? ManagementUrl)
 {
     public bool IsRunningAndHealthy => State == KnownResourceStates.Running && Health == HealthStatus.Healthy;
 }
@@ -184,7 +188,12 @@ public sealed class RunningPlatform : IAsyncDisposable
         };
         var urls = snapshot.EnvironmentVariables.FirstOrDefault(e => e.Name == "ASPNETCORE_URLS")?.Value;
         var url = urls?.Split(';')[0] is { Length: > 0 } first && Uri.TryCreate(first, UriKind.Absolute, out var parsed) ? parsed : null;
-        return new ReplicaSnapshot(change.ResourceId, change.Resource.Name, state, snapshot.HealthStatus, pid, url, snapshot.ExitCode, starts);
+        // The gateway's management endpoint is given by a variable of its own, as the AppHost declares it, not in ASPNETCORE_URLS.
+        var managementPort = snapshot.EnvironmentVariables.FirstOrDefault(e => e.Name == "Gateway__ManagementPort")?.Value;
+        var managementUrl = url is not null && int.TryParse(managementPort, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            ? new UriBuilder(url) { Port = port }.Uri
+            : url;
+        return new ReplicaSnapshot(change.ResourceId, change.Resource.Name, state, snapshot.HealthStatus, pid, url, snapshot.ExitCode, starts, managementUrl);
     }
 
     public async ValueTask DisposeAsync()

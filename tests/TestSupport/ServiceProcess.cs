@@ -7,11 +7,15 @@ namespace MlPlatform.TestSupport;
 /// <summary>
 /// A service started from its build output as a real process on a free loopback port, the way the
 /// AppHost starts it. The port comes from Kestrel itself (<c>--urls http://127.0.0.1:0</c>), so two
-/// tests never race for one.
+/// tests never race for one. The gateway's management port is a setting, so it is a free port picked
+/// here (<see cref="StartGatewayAsync"/>).
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private const string ListeningMarker = "Now listening on: ";
+
+    /// <summary>The gateway's setting for the port of its own <c>/health</c>, <c>/alive</c> and <c>/metrics</c>.</summary>
+    public const string GatewayManagementPortVariable = "Gateway__ManagementPort";
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
@@ -27,6 +31,15 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>A client for the service; disposed with it.</summary>
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>
+    /// Where the service answers <c>/health</c>, <c>/alive</c> and <c>/metrics</c>: the gateway's management port, or
+    /// <see cref="BaseAddress"/> for a service that serves them beside its API.
+    /// </summary>
+    public Uri ManagementAddress { get; private set; } = null!;
+
+    /// <summary>A client for <see cref="ManagementAddress"/>; disposed with the service.</summary>
+    public HttpClient ManagementClient { get; private set; } = null!;
+
     public bool HasExited => _process.HasExited;
 
     public int ProcessId => _process.Id;
@@ -36,19 +49,23 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output => string.Join(Environment.NewLine, _output);
 
-    /// <summary>Starts a service and waits until <paramref name="readyPath"/> answers 200.</summary>
+    /// <summary>
+    /// Starts a service and waits until <paramref name="readyPath"/> answers 200: on <paramref name="managementPort"/>,
+    /// at the host of the service's address, when given; on the service's address otherwise.
+    /// </summary>
     public static async Task<ServiceProcess> StartAsync(
         string projectDirectory,
         string assemblyName,
         IReadOnlyDictionary<string, string?>? environment = null,
         string readyPath = "/health",
         TimeSpan? timeout = null,
-        string? workingDirectory = null)
+        string? workingDirectory = null,
+        int? managementPort = null)
     {
         var service = Launch(projectDirectory, assemblyName, environment, workingDirectory);
         try
         {
-            await service.WaitUntilReadyAsync(readyPath, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await service.WaitUntilReadyAsync(readyPath, managementPort, timeout ?? TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             return service;
         }
         catch
@@ -56,6 +73,22 @@ public sealed class ServiceProcess : IAsyncDisposable
             await service.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts the gateway with a management port (the one <paramref name="environment"/> sets, or a free one) and waits
+    /// until its <c>/health</c> there answers 200.
+    /// </summary>
+    public static Task<ServiceProcess> StartGatewayAsync(IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
+    {
+        var settings = new Dictionary<string, string?>(environment ?? new Dictionary<string, string?>());
+        if (settings.GetValueOrDefault(GatewayManagementPortVariable) is not { Length: > 0 } port)
+        {
+            port = LoopbackPort.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            settings[GatewayManagementPortVariable] = port;
+        }
+
+        return StartAsync("Gateway", "MlPlatform.Gateway", settings, timeout: timeout, managementPort: int.Parse(port, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>Starts a service without waiting for it, for tests of start-up failures.</summary>
@@ -120,11 +153,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilReadyAsync(string readyPath, TimeSpan timeout)
+    private async Task WaitUntilReadyAsync(string readyPath, int? managementPort, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
+        // The first address Kestrel reports: the public one, which the services listen on before any port of their own.
         BaseAddress = await _listening.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        ManagementAddress = managementPort is { } port ? new UriBuilder(BaseAddress) { Port = port }.Uri : BaseAddress;
+        ManagementClient = new HttpClient { BaseAddress = ManagementAddress, Timeout = TimeSpan.FromSeconds(60) };
 
         while (true)
         {
@@ -136,7 +172,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
             try
             {
-                using var response = await Client.GetAsync(readyPath, deadline.Token).ConfigureAwait(false);
+                using var response = await ManagementClient.GetAsync(readyPath, deadline.Token).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -161,6 +197,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client?.Dispose();
+        ManagementClient?.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

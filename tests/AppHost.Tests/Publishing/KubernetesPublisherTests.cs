@@ -8,6 +8,7 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
 {
     private const int HttpPort = 8080;
     private const int GrpcPort = 8081;
+    private const int ManagementPort = 8090;
 
     [Fact]
     public async Task Publish_DefaultModel_KustomizeBuildsEveryListedFile()
@@ -76,7 +77,10 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             Assert.Equal(("http", HttpPort), (container.Ports[0].Name, container.Ports[0].ContainerPort));
             Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
             Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
-            Assert.Equal("http", container.ReadinessProbe.HttpGet.Port.Value);
+            // The gateway's own endpoints are on its management port alone.
+            var probePort = service.IsGateway ? "management" : "http";
+            Assert.Equal(probePort, container.ReadinessProbe.HttpGet.Port.Value);
+            Assert.Equal(probePort, container.LivenessProbe.HttpGet.Port.Value);
             Assert.Equal(service.Name == "inference", container.StartupProbe is not null);
             Assert.Equal(service.Compute!.CpuRequest, container.Resources.Requests["cpu"].ToString());
             Assert.Equal(service.Compute.MemoryLimit, container.Resources.Limits["memory"].ToString());
@@ -89,7 +93,7 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
 
             var annotations = deployment.Spec.Template.Metadata.Annotations;
             Assert.Equal("true", annotations["prometheus.io/scrape"]);
-            Assert.Equal("8080", annotations["prometheus.io/port"]);
+            Assert.Equal(service.IsGateway ? "8090" : "8080", annotations["prometheus.io/port"]);
             Assert.Equal("/metrics", annotations["prometheus.io/path"]);
 
             var environment = EnvironmentOf(published, container);
@@ -149,6 +153,8 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
         Assert.Equal("http://inference:8080", gateway["services__inference__http__0"]);
         Assert.Equal("http://inference:8081", gateway["services__inference__grpc__0"]);
         Assert.Equal("8081", gateway["Gateway__GrpcPort"]);
+        Assert.Equal("8090", gateway["Gateway__ManagementPort"]);
+        Assert.DoesNotContain(published.OfType<V1ConfigMap>().Where(c => c.Metadata.Name != "gateway-settings"), c => c.Data.ContainsKey("Gateway__ManagementPort"));
         Assert.Equal("8081", published.Single<V1ConfigMap>("inference-settings").Data["Inference__GrpcPort"]);
         Assert.Equal("http://preprocessing:8080", gateway["services__preprocessing__http__0"]);
         Assert.Equal("http://postprocessing:8080", gateway["services__postprocessing__http__0"]);
@@ -212,7 +218,7 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
         }
 
         Assert.Equal(["http", "grpc"], published.Single<V1Service>("inference").Spec.Ports.Select(p => p.Name));
-        Assert.Equal(["http", "grpc"], published.Single<V1Service>("gateway").Spec.Ports.Select(p => p.Name));
+        Assert.Equal(["http", "grpc", "management"], published.Single<V1Service>("gateway").Spec.Ports.Select(p => p.Name));
         Assert.Equal(["http"], published.Single<V1Service>("preprocessing").Spec.Ports.Select(p => p.Name));
 
         foreach (var deployment in published.OfType<V1Deployment>())
@@ -340,10 +346,11 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
                 var name => model.Services.Where(s => s.References.Any(r => r.Name == name)).Select(s => s.Name).Order(),
             };
             Assert.Equal(expected, callers);
-            // Every port the service has, gRPC's too; Redis its own.
+            // Every port the service has, gRPC's too, but the gateway's management port; Redis its own.
             var ports = policy.Metadata.Name == "redis"
                 ? ["6379"]
-                : published.Single<V1Service>(policy.Metadata.Name).Spec.Ports.Select(p => p.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                : published.Single<V1Service>(policy.Metadata.Name).Spec.Ports.Where(p => p.Name != "management")
+                    .Select(p => p.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(ports, rule.Ports.Select(p => p.Port.Value));
         }
 
@@ -370,7 +377,7 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
             Assert.Null(peer.PodSelector);
             Assert.Equal(new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = "monitoring" }, peer.NamespaceSelector.MatchLabels);
             var port = Assert.Single(metricsRule.Ports);
-            Assert.Equal("8080", port.Port.Value);
+            Assert.Equal(service.IsGateway ? "8090" : "8080", port.Port.Value);
             Assert.Equal("TCP", port.Protocol);
             // The callers' rules are as they were without metrics.
             Assert.Equal(
@@ -399,6 +406,69 @@ public sealed class KubernetesPublisherTests(PublishedModels models) : IClassFix
 
         var kustomized = await published.KustomizeAsync();
         Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
+    }
+
+    [Fact]
+    public async Task Publish_Gateway_ProbesScrapeAndMetricsNamespaceOnTheManagementPortIngressNever()
+    {
+        using var published = PublishedManifests.Publish(models.TwoGateways);
+
+        // The container listens on it under its name, the gateway's own setting names the same port, and the Service exposes it.
+        var deployment = published.Single<V1Deployment>("gateway");
+        var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
+        Assert.Equal(ManagementPort, Assert.Single(container.Ports, p => p.Name == "management").ContainerPort);
+        Assert.Equal("8090", EnvironmentOf(published, container)["Gateway__ManagementPort"]);
+        var servicePort = Assert.Single(published.Single<V1Service>("gateway").Spec.Ports, p => p.Name == "management");
+        Assert.Equal((ManagementPort, "management", (string?)null), (servicePort.Port, servicePort.TargetPort.Value, servicePort.AppProtocol));
+
+        // Probes and Prometheus go there.
+        Assert.Equal(("/health", "management"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
+        Assert.Equal(("/alive", "management"), (container.LivenessProbe.HttpGet.Path, container.LivenessProbe.HttpGet.Port.Value));
+        Assert.Null(container.StartupProbe);
+        var annotations = deployment.Spec.Template.Metadata.Annotations;
+        Assert.Equal(("true", "8090", "/metrics"), (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]));
+
+        // The Ingress controller's namespace reaches the public ports, the metrics namespace the management port, and nothing else either.
+        var rules = published.Single<V1NetworkPolicy>("gateway").Spec.Ingress;
+        Assert.Equal(2, rules.Count);
+        var ingressRule = Assert.Single(rules, r => r.FromProperty.Any(p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "ingress-nginx"));
+        Assert.Equal(["8080", "8081"], ingressRule.Ports.Select(p => p.Port.Value));
+        var ingressPeer = Assert.Single(ingressRule.FromProperty);
+        Assert.Null(ingressPeer.PodSelector);
+        var metricsRule = Assert.Single(rules, r => r.FromProperty.Any(p => p.NamespaceSelector?.MatchLabels["kubernetes.io/metadata.name"] == "monitoring"));
+        Assert.Equal(["8090"], metricsRule.Ports.Select(p => p.Port.Value));
+        Assert.Null(Assert.Single(metricsRule.FromProperty).PodSelector);
+
+        // The Ingresses name the public ports only.
+        var backends = published.OfType<V1Ingress>().SelectMany(i => i.Spec.Rules).SelectMany(r => r.Http.Paths).Select(p => p.Backend.Service).ToList();
+        Assert.Equal([HttpPort, GrpcPort], backends.Select(b => b.Port.Number ?? 0).Order());
+        Assert.All(backends, b => Assert.Equal("gateway", b.Name));
+        Assert.DoesNotContain(backends, b => b.Port.Name == "management" || b.Port.Number == ManagementPort);
+
+        // The other services keep theirs beside their API.
+        foreach (var name in new[] { "inference", "preprocessing", "postprocessing" })
+        {
+            var other = published.Single<V1Deployment>(name);
+            Assert.DoesNotContain(other.Spec.Template.Spec.Containers[0].Ports, p => p.Name == "management");
+            Assert.Equal("http", other.Spec.Template.Spec.Containers[0].ReadinessProbe.HttpGet.Port.Value);
+            Assert.Equal("8080", other.Spec.Template.Metadata.Annotations["prometheus.io/port"]);
+        }
+
+        var dockerfile = File.ReadAllText(Path.Combine(published.Folder, "docker", "gateway.Dockerfile"));
+        Assert.Contains("EXPOSE 8080 8081 8090\n", dockerfile, StringComparison.Ordinal);
+        var kustomized = await published.KustomizeAsync();
+        Assert.True(kustomized.ExitCode == 0, kustomized.ToString());
+    }
+
+    [Fact]
+    public void Publish_NoMetricsNamespace_NothingButTheKubeletReachesTheGatewaysManagementPort()
+    {
+        using var published = PublishedManifests.Publish(models.Default, folder => new PublishOptions { Output = folder, MetricsNamespace = null });
+
+        var rule = Assert.Single(published.Single<V1NetworkPolicy>("gateway").Spec.Ingress);
+        Assert.Equal(["8080", "8081"], rule.Ports.Select(p => p.Port.Value));
+        // Probes still reach it: the kubelet's own traffic to the pods of its node is not subject to NetworkPolicy.
+        Assert.Equal("management", published.Single<V1Deployment>("gateway").Spec.Template.Spec.Containers[0].ReadinessProbe.HttpGet.Port.Value);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ internal static class ReplicaProbe
     {
         try
         {
-            using var response = await Client.GetAsync(new Uri(replica.Url ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/health"));
+            using var response = await Client.GetAsync(new Uri(replica.ManagementUrl ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/health"));
             return response.IsSuccessStatusCode;
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
@@ -40,7 +40,7 @@ internal static class ReplicaProbe
         string text;
         try
         {
-            text = await Client.GetStringAsync(new Uri(replica.Url ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/metrics"));
+            text = await Client.GetStringAsync(new Uri(replica.ManagementUrl ?? throw new InvalidOperationException($"{replica.ResourceId} has no address"), "/metrics"));
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
         {
