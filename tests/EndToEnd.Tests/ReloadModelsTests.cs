@@ -20,9 +20,9 @@ public sealed class ReloadModelsTests(PlatformFixture fixture)
         {
             // A replica another test has just killed may still show as healthy a moment before it goes: the command
             // rightly fails on it then, and is run again once it is back.
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            var retryUntil = DateTime.UtcNow + TimeSpan.FromMinutes(2);
             var result = await fixture.Platform.ExecuteCommandAsync(replica.ResourceId, ReloadModelsCommand.Name);
-            while (!result.Success && result.Message?.Contains("could not be asked", StringComparison.Ordinal) == true && DateTime.UtcNow < deadline)
+            while (!result.Success && result.Message?.Contains("could not be asked", StringComparison.Ordinal) == true && DateTime.UtcNow < retryUntil)
             {
                 await Task.Delay(1000);
                 await fixture.Platform.WaitUntilAllHealthyAsync(TimeSpan.FromMinutes(2));
