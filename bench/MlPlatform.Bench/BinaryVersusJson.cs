@@ -22,14 +22,7 @@ internal static class BinaryVersusJson
         var repository = Directory.CreateTempSubdirectory("mlplatform-bench-").FullName;
         try
         {
-            var modelDirectory = Path.Combine(repository, "identity");
-            Directory.CreateDirectory(modelDirectory);
-            File.WriteAllText(Path.Combine(modelDirectory, "config.json"), """{"name":"identity","max_batch_size":0}""");
-            new OnnxGraphBuilder("identity")
-                .Input("image", OnnxElementType.Float, 1, 3, 224, 224)
-                .Output("image_out", OnnxElementType.Float, 1, 3, 224, 224)
-                .Node("Identity", ["image"], ["image_out"])
-                .Save(Path.Combine(modelDirectory, "1", "model.onnx"));
+            WriteIdentityModel(repository);
 
             await using var service = await ServiceProcess.StartAsync("Services/Inference", "MlPlatform.Inference", new Dictionary<string, string?>(BenchApplication.QuietLogging())
             {
@@ -88,6 +81,19 @@ internal static class BinaryVersusJson
         {
             Directory.Delete(repository, recursive: true);
         }
+    }
+
+    /// <summary>Model <c>identity</c>: a 1x3x224x224 FP32 image back as it came, so a figure is the protocol's cost, not the model's.</summary>
+    internal static void WriteIdentityModel(string repository)
+    {
+        var modelDirectory = Path.Combine(repository, "identity");
+        Directory.CreateDirectory(modelDirectory);
+        File.WriteAllText(Path.Combine(modelDirectory, "config.json"), """{"name":"identity","max_batch_size":0}""");
+        new OnnxGraphBuilder("identity")
+            .Input("image", OnnxElementType.Float, 1, 3, 224, 224)
+            .Output("image_out", OnnxElementType.Float, 1, 3, 224, 224)
+            .Node("Identity", ["image"], ["image_out"])
+            .Save(Path.Combine(modelDirectory, "1", "model.onnx"));
     }
 
     private static (byte[] Json, byte[] Binary, string HeaderLength) CreateBodies()

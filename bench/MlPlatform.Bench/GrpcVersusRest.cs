@@ -4,7 +4,6 @@ using System.Text;
 using Google.Protobuf;
 using Grpc.Net.Client;
 using MlPlatform.Inference.Grpc.Protos;
-using MlPlatform.OnnxWriter;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
@@ -23,14 +22,7 @@ internal static class GrpcVersusRest
         var repository = Directory.CreateTempSubdirectory("mlplatform-bench-").FullName;
         try
         {
-            var identity = Path.Combine(repository, "identity");
-            Directory.CreateDirectory(identity);
-            File.WriteAllText(Path.Combine(identity, "config.json"), """{"name":"identity","max_batch_size":0}""");
-            new OnnxGraphBuilder("identity")
-                .Input("image", OnnxElementType.Float, 1, 3, 224, 224)
-                .Output("image_out", OnnxElementType.Float, 1, 3, 224, 224)
-                .Node("Identity", ["image"], ["image_out"])
-                .Save(Path.Combine(identity, "1", "model.onnx"));
+            BinaryVersusJson.WriteIdentityModel(repository);
             Folders.Copy(RepositoryPaths.InRoot("models", "mnist"), Path.Combine(repository, "mnist"));
 
             var grpcPort = LoopbackPort.Free();
