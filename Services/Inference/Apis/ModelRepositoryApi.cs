@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
+using MlPlatform.Contracts.Buffers;
 using MlPlatform.Contracts.Protocol;
 using MlPlatform.Inference.Diagnostics;
 using MlPlatform.Inference.Repository;
@@ -64,7 +65,7 @@ public static class ModelRepositoryApi
             config = value.GetString();
         }
 
-        return await ControlAsync(repository, model, "loaded", logger, cancellation => repository.LoadAsync(model, config, cancellation))
+        return await ControlAsync(repository, model, "loaded", logger, () => repository.LoadAsync(model, config, CancellationToken.None))
             .ConfigureAwait(false);
     }
 
@@ -85,7 +86,7 @@ public static class ModelRepositoryApi
             }
         }
 
-        return await ControlAsync(repository, model, "unloaded", logger, cancellation => repository.UnloadAsync(model, cancellation))
+        return await ControlAsync(repository, model, "unloaded", logger, () => repository.UnloadAsync(model, CancellationToken.None))
             .ConfigureAwait(false);
     }
 
@@ -113,7 +114,7 @@ public static class ModelRepositoryApi
         string model,
         string action,
         ILogger logger,
-        Func<CancellationToken, Task<ModelControlResult>> control)
+        Func<Task<ModelControlResult>> control)
     {
         if (RefusedByMode(repository) is { } refused)
         {
@@ -121,7 +122,7 @@ public static class ModelRepositoryApi
         }
 
         // A load runs to its end once begun: a client that goes away must not leave a half-swapped model.
-        var result = await control(CancellationToken.None).ConfigureAwait(false);
+        var result = await control().ConfigureAwait(false);
         switch (result.Outcome)
         {
             case ModelControlOutcome.Done:
@@ -139,34 +140,30 @@ public static class ModelRepositoryApi
     private static async Task<(T? Value, JsonHttpResult<InferenceErrorResponse>? Error)> ReadBodyAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo)
         where T : class
     {
-        if (context.Request.ContentLength is > MaxControlBodyBytes)
-        {
-            return (null, InferenceProtocolApi.Error(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the limit of {MaxControlBodyBytes} bytes"));
-        }
-
-        using var body = new MemoryStream();
+        PooledBody? body;
         try
         {
-            await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+            body = await PooledBody.ReadAsync(context.Request.Body, context.Request.ContentLength, MaxControlBodyBytes, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is IOException or BadHttpRequestException or OperationCanceledException)
         {
             return (null, InferenceProtocolApi.Error(StatusCodes.Status400BadRequest, "the request body ended before it was complete"));
         }
 
-        if (body.Length > MaxControlBodyBytes)
+        if (body is null)
         {
             return (null, InferenceProtocolApi.Error(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the limit of {MaxControlBodyBytes} bytes"));
         }
 
-        if (body.Length == 0)
+        using var read = body;
+        if (body.Memory.Length == 0)
         {
             return (null, null);
         }
 
         try
         {
-            var value = JsonSerializer.Deserialize(body.GetBuffer().AsSpan(0, (int)body.Length), typeInfo);
+            var value = JsonSerializer.Deserialize(body.Memory.Span, typeInfo);
             return value is null
                 ? (null, InferenceProtocolApi.Error(StatusCodes.Status400BadRequest, "the request body is null; send a JSON object or nothing"))
                 : (value, null);

@@ -189,26 +189,27 @@ internal static class ModelWarmUp
                 }
             }
 
-            if (problems.Count > 0)
+            if (problems.Count == 0)
             {
-                throw new ModelRepositoryException(problems);
+                return [.. values];
             }
-
-            return [.. values];
         }
         catch
         {
-            foreach (var value in values)
-            {
-                value.Dispose();
-            }
-
-            if (problems.Count > 0)
-            {
-                return [];
-            }
-
+            Dispose(values);
             throw;
+        }
+
+        // The caller reports the problems; nothing built for the sample runs.
+        Dispose(values);
+        return [];
+    }
+
+    private static void Dispose(List<OrtValue> values)
+    {
+        foreach (var value in values)
+        {
+            value.Dispose();
         }
     }
 
