@@ -9,7 +9,7 @@ public static class KeyAuthExtensions
     {
         builder.Services.AddOptions<KeyAuthOptions>().BindConfiguration(KeyAuthOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KeyAuthOptions>, ValidateKeyAuthOptions>();
-        builder.Services.AddSingleton<KeyAuthenticator>();
+        builder.Services.AddSingleton(provider => KeyAuthenticator.FromOptions(provider.GetRequiredService<IOptions<KeyAuthOptions>>()));
         return builder;
     }
 

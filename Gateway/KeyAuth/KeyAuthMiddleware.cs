@@ -13,13 +13,13 @@ namespace MlPlatform.Gateway.KeyAuth;
 /// The gateway's own endpoints (health, metrics, docs, the development Try it page) have no route group and pass untouched.
 /// A gRPC call is refused with UNAUTHENTICATED and the same message.
 /// </summary>
-internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyAuthenticator authenticator, IOptions<KeyAuthOptions> options, GatewayMetrics metrics)
+internal sealed class KeyAuthMiddleware(RequestDelegate next, KeyAuthenticator<Consumer> authenticator, IOptions<KeyAuthOptions> options, GatewayMetrics metrics)
 {
     // Kong's words, in its JSON body over REST and as the status message of a gRPC call.
-    private const string NoKeyMessage = "No API key found in request";
-    private const string UnauthorizedMessage = "Unauthorized";
-    private static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = NoKeyMessage });
-    private static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = UnauthorizedMessage });
+    internal const string NoKeyMessage = "No API key found in request";
+    internal const string UnauthorizedMessage = "Unauthorized";
+    internal static readonly byte[] NoKeyBody = JsonSerializer.SerializeToUtf8Bytes(new { message = NoKeyMessage });
+    internal static readonly byte[] UnauthorizedBody = JsonSerializer.SerializeToUtf8Bytes(new { message = UnauthorizedMessage });
     private const string Challenge = "Key realm=\"mlplatform\"";
 
     public Task InvokeAsync(HttpContext context)

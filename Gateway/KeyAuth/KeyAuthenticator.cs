@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -21,39 +20,28 @@ internal enum KeyAuthFailure
 }
 
 /// <summary>
-/// Finds the key of a request under each configured name, in headers and the query, and the consumer whose
-/// key hash it matches. Keys are stored as SHA-256 hashes and compared in constant time, every stored hash
-/// every time, so neither the configuration nor the timing of an answer gives a key away.
+/// Finds the key of a request under each key name, in headers and the query, and whose key it is, by the SHA-256 of the
+/// key (<see cref="KeyDigest"/>): neither the configuration nor memory holds a key in clear. Used by the settings'
+/// key-auth with <see cref="Consumer"/> and by a declarative configuration's with its own credentials.
 /// </summary>
-internal sealed class KeyAuthenticator
+internal sealed class KeyAuthenticator<TOwner> where TOwner : class
 {
-    private readonly (byte[] Hash, Consumer Consumer)[] _keys;
+    private readonly IReadOnlyDictionary<KeyDigest, TOwner> _keys;
     private readonly string[] _keyNames;
     private readonly bool _inHeader;
     private readonly bool _inQuery;
 
-    public KeyAuthenticator(IOptions<KeyAuthOptions> options)
+    public KeyAuthenticator(IReadOnlyList<string> keyNames, bool inHeader, bool inQuery, IReadOnlyDictionary<KeyDigest, TOwner> keys)
     {
-        var settings = options.Value;
-        _keyNames = [.. settings.EffectiveKeyNames];
-        _inHeader = settings.KeyInHeader;
-        _inQuery = settings.KeyInQuery;
-        var keys = new List<(byte[], Consumer)>();
-        foreach (var (id, consumer) in settings.Consumers)
-        {
-            var known = new Consumer(id, consumer.Username ?? id);
-            foreach (var hash in consumer.KeyHashes)
-            {
-                keys.Add((Convert.FromHexString(hash), known));
-            }
-        }
-
-        _keys = [.. keys];
+        _keyNames = [.. keyNames];
+        _inHeader = inHeader;
+        _inQuery = inQuery;
+        _keys = keys;
     }
 
-    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    public IReadOnlyList<string> KeyNames => _keyNames;
 
-    public (Consumer? Consumer, KeyAuthFailure Failure) Authenticate(HttpRequest request)
+    public (TOwner? Owner, KeyAuthFailure Failure) Authenticate(HttpRequest request)
     {
         string? key = null;
         var conflicting = false;
@@ -81,22 +69,11 @@ internal sealed class KeyAuthenticator
             return (null, KeyAuthFailure.Missing);
         }
 
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        var length = Encoding.UTF8.GetMaxByteCount(key.Length);
-        Span<byte> bytes = length <= 1024 ? stackalloc byte[1024] : new byte[length];
-        SHA256.HashData(bytes[..Encoding.UTF8.GetBytes(key, bytes)], hash);
-
-        Consumer? found = null;
-        foreach (var (stored, consumer) in _keys)
-        {
-            if (CryptographicOperations.FixedTimeEquals(stored, hash))
-            {
-                found = consumer;
-            }
-        }
-
-        return found is null ? (null, KeyAuthFailure.Invalid) : (found, KeyAuthFailure.None);
+        return TryFind(key, out var owner) ? (owner, KeyAuthFailure.None) : (null, KeyAuthFailure.Invalid);
     }
+
+    /// <summary>Whose key <paramref name="key"/> is, when it is anyone's.</summary>
+    public bool TryFind(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TOwner? owner) => _keys.TryGetValue(KeyDigest.Of(key), out owner);
 
     /// <summary>Removes every key from the request, headers and query, so no upstream service ever sees one (Kong's <c>hide_credentials</c>).</summary>
     public void HideCredentials(HttpRequest request)
@@ -168,5 +145,29 @@ internal sealed class KeyAuthenticator
                 conflicting = true;
             }
         }
+    }
+}
+
+internal static class KeyAuthenticator
+{
+    /// <summary>The settings' key-auth: <c>Gateway:KeyAuth</c>'s consumers and key names.</summary>
+    public static KeyAuthenticator<Consumer> FromOptions(IOptions<KeyAuthOptions> options)
+    {
+        var settings = options.Value;
+        var keys = new Dictionary<KeyDigest, Consumer>();
+        foreach (var (id, consumer) in settings.Consumers)
+        {
+            var known = new Consumer(id, consumer.Username ?? id);
+            foreach (var hash in consumer.KeyHashes)
+            {
+                // Validation on start refuses a hash that is not 64 hex digits or that two consumers share.
+                if (hash.Length == SHA256.HashSizeInBytes * 2)
+                {
+                    keys.TryAdd(KeyDigest.FromHex(hash), known);
+                }
+            }
+        }
+
+        return new KeyAuthenticator<Consumer>(settings.EffectiveKeyNames, settings.KeyInHeader, settings.KeyInQuery, keys);
     }
 }

@@ -55,55 +55,16 @@ internal sealed class RateLimiter
             identifier = string.Concat(routeGroup, "/", identifier);
         }
 
-        var measured = new RateLimitCount(windows, _timeProvider);
-        var allowed = await _store.TryAcquireAsync(identifier, measured).ConfigureAwait(false);
-        var (nowSeconds, starts, ends, counts, count) = (measured.Now, measured.Starts, measured.Ends, measured.Counts, windows.Length);
-        if (allowed is null)
+        var decision = await RateLimitCounting.CountAsync(
+            _store, identifier, windows, _timeProvider, context.Response.Headers, _options.ExposeWindowStart).ConfigureAwait(false);
+        if (decision.Unavailable)
         {
             WarnUnavailable(_timeProvider.GetUtcNow().ToUnixTimeSeconds());
             // Kong's fault_tolerant: without counters, traffic goes on with no rate-limit headers.
-            return new RateLimitDecision(_options.FaultTolerant, Unavailable: true, null, 0);
+            return decision with { Allowed = _options.FaultTolerant };
         }
 
-        var headers = context.Response.Headers;
-        var closest = 0;
-        var closestRemaining = long.MaxValue;
-        string? exceeded = null;
-        long retryAfter = 0;
-        for (var i = 0; i < count; i++)
-        {
-            var window = windows[i];
-            var remaining = Math.Max(0, window.Limit - counts[i]);
-            headers[window.LimitHeader] = window.LimitText;
-            headers[window.RemainingHeader] = remaining.ToString(CultureInfo.InvariantCulture);
-            if (_options.ExposeWindowStart)
-            {
-                headers[window.WindowStartHeader] = starts[i].ToString(CultureInfo.InvariantCulture);
-            }
-
-            // Shortest window first, so a tie goes to the window that resets soonest, as in Kong.
-            if (remaining < closestRemaining)
-            {
-                closest = i;
-                closestRemaining = remaining;
-            }
-
-            if (allowed == false && counts[i] >= window.Limit)
-            {
-                // A request refused by several windows may come back when the last of them resets.
-                var reset = ends[i] - nowSeconds;
-                if (reset >= retryAfter)
-                {
-                    retryAfter = reset;
-                    exceeded = window.LowerName;
-                }
-            }
-        }
-
-        headers["RateLimit-Limit"] = windows[closest].LimitText;
-        headers["RateLimit-Remaining"] = closestRemaining.ToString(CultureInfo.InvariantCulture);
-        headers["RateLimit-Reset"] = Math.Max(1, ends[closest] - nowSeconds).ToString(CultureInfo.InvariantCulture);
-        return new RateLimitDecision(allowed == true, Unavailable: false, exceeded, Math.Max(1, retryAfter));
+        return decision;
     }
 
     private string Identifier(HttpContext context)
@@ -131,5 +92,76 @@ internal sealed class RateLimiter
         {
             GatewayLog.RateLimitCountersUnavailable(_logger, _options.Policy.ToString().ToLowerInvariant(), _options.FaultTolerant);
         }
+    }
+}
+
+/// <summary>
+/// One request counted in its windows, and the headers that tell the client where it stands: Kong's
+/// <c>X-RateLimit-Limit-{Window}</c> and <c>X-RateLimit-Remaining-{Window}</c> for each window, and <c>RateLimit-*</c>
+/// for the window closest to its limit. Shared by the settings' rate limiting and a declarative configuration's.
+/// </summary>
+internal static class RateLimitCounting
+{
+    /// <summary>
+    /// Counts the request under <paramref name="identifier"/>; writes the headers unless <paramref name="headers"/> is
+    /// null (Kong's <c>hide_client_headers</c>). Unavailable, and not allowed, when the store cannot be reached: what
+    /// then happens is the caller's <c>fault_tolerant</c>.
+    /// </summary>
+    public static async ValueTask<RateLimitDecision> CountAsync(
+        IRateLimitStore store, string identifier, RateLimitWindow[] windows, TimeProvider timeProvider, IHeaderDictionary? headers, bool exposeWindowStart)
+    {
+        var measured = new RateLimitCount(windows, timeProvider);
+        var allowed = await store.TryAcquireAsync(identifier, measured).ConfigureAwait(false);
+        var (nowSeconds, starts, ends, counts, count) = (measured.Now, measured.Starts, measured.Ends, measured.Counts, windows.Length);
+        if (allowed is null)
+        {
+            return new RateLimitDecision(false, Unavailable: true, null, 0);
+        }
+
+        var closest = 0;
+        var closestRemaining = long.MaxValue;
+        string? exceeded = null;
+        long retryAfter = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var window = windows[i];
+            var remaining = Math.Max(0, window.Limit - counts[i]);
+            if (headers is not null)
+            {
+                headers[window.LimitHeader] = window.LimitText;
+                headers[window.RemainingHeader] = remaining.ToString(CultureInfo.InvariantCulture);
+                if (exposeWindowStart)
+                {
+                    headers[window.WindowStartHeader] = starts[i].ToString(CultureInfo.InvariantCulture);
+                }
+            }
+
+            // Shortest window first, so a tie goes to the window that resets soonest, as in Kong.
+            if (remaining < closestRemaining)
+            {
+                closest = i;
+                closestRemaining = remaining;
+            }
+
+            if (allowed == false && counts[i] >= window.Limit)
+            {
+                // A request refused by several windows may come back when the last of them resets.
+                var reset = ends[i] - nowSeconds;
+                if (reset >= retryAfter)
+                {
+                    retryAfter = reset;
+                    exceeded = window.LowerName;
+                }
+            }
+        }
+
+        if (headers is not null)
+        {
+            headers["RateLimit-Limit"] = windows[closest].LimitText;
+            headers["RateLimit-Remaining"] = closestRemaining.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Reset"] = Math.Max(1, ends[closest] - nowSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return new RateLimitDecision(allowed == true, Unavailable: false, exceeded, Math.Max(1, retryAfter));
     }
 }

@@ -18,7 +18,7 @@ public static class RateLimitingExtensions
         services.AddSingleton<LocalRateLimitStore>();
         services.AddSingleton<RedisConnection>();
         services.AddHostedService(provider => provider.GetRequiredService<RedisConnection>());
-        services.AddSingleton<RedisRateLimitStore>();
+        services.AddSingleton(provider => new RedisRateLimitStore(provider.GetRequiredService<RedisConnection>()));
         services.AddSingleton<RateLimiter>();
         return builder;
     }

@@ -16,7 +16,7 @@ namespace MlPlatform.Gateway.RateLimiting;
 internal sealed class RateLimitingMiddleware(RequestDelegate next, RateLimiter rateLimiter, IOptions<RateLimitingOptions> options, GatewayMetrics metrics)
 {
     // Kong's words, in its JSON body over REST and as the status message of a gRPC call.
-    private const string RateLimitedMessage = "API rate limit exceeded";
+    internal const string RateLimitedMessage = "API rate limit exceeded";
 
     public Task InvokeAsync(HttpContext context) =>
         RouteGroup.Of(context) is { } group && options.Value.IsEnabledFor(group) ? LimitAsync(context, group) : next(context);

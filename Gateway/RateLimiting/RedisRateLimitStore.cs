@@ -9,7 +9,7 @@ namespace MlPlatform.Gateway.RateLimiting;
 /// The connection to the Redis that holds shared counters (<c>ConnectionStrings:redis</c>), made before the
 /// gateway takes requests and kept up by StackExchange.Redis, which reconnects by itself.
 /// </summary>
-internal sealed class RedisConnection(IOptions<RateLimitingOptions> options, ILogger<RedisConnection> logger) : IHostedService, IAsyncDisposable
+internal sealed class RedisConnection(IOptions<RateLimitingOptions> options, ILogger<RedisConnection> logger) : IRedisDatabaseSource, IHostedService, IAsyncDisposable
 {
     private ConnectionMultiplexer? _multiplexer;
 
@@ -37,6 +37,19 @@ internal sealed class RedisConnection(IOptions<RateLimitingOptions> options, ILo
         }
     }
 
+    /// <summary>
+    /// A gateway must start, and keep serving, while Redis is away: retry in the background, and fail commands at
+    /// once instead of queueing them behind a dead connection (fault_tolerant decides what then).
+    /// </summary>
+    public static ConfigurationOptions ForCounters(ConfigurationOptions configuration)
+    {
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
+        configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 1000);
+        return configuration;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
@@ -46,13 +59,7 @@ internal sealed class RedisConnection(IOptions<RateLimitingOptions> options, ILo
         }
 
         var configuration = TryParse(settings.RedisConnectionString!, out _)!;
-        // A gateway must start, and keep serving, while Redis is away: retry in the background, and fail
-        // commands at once instead of queueing them behind a dead connection (fault_tolerant decides what then).
-        configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ConnectTimeout = Math.Min(configuration.ConnectTimeout, 2000);
-        configuration.AsyncTimeout = Math.Min(configuration.AsyncTimeout, 1000);
-        _multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        _multiplexer = await ConnectionMultiplexer.ConnectAsync(ForCounters(configuration)).ConfigureAwait(false);
         if (!_multiplexer.IsConnected)
         {
             GatewayLog.RedisNotConnected(logger, RateLimitingOptions.ConnectionStringKey);
@@ -70,12 +77,18 @@ internal sealed class RedisConnection(IOptions<RateLimitingOptions> options, ILo
     }
 }
 
+/// <summary>The Redis database counters are kept in; null while it cannot be reached.</summary>
+internal interface IRedisDatabaseSource
+{
+    IDatabase? Database { get; }
+}
+
 /// <summary>
 /// Counters in Redis, shared by every gateway replica. One Lua script per request reads every window's count,
 /// and increments them all (each with its expiry) only when every window has room, so the check and the
 /// increment are one atomic step across replicas; a refused request is not counted, as in Kong.
 /// </summary>
-internal sealed class RedisRateLimitStore(RedisConnection connection) : IRateLimitStore
+internal sealed class RedisRateLimitStore(IRedisDatabaseSource connection) : IRateLimitStore
 {
     private const string KeyPrefix = "mlplatform:ratelimit:";
 
