@@ -183,12 +183,24 @@ public sealed record CorsConfig(
 public sealed record RequestSizeLimitingConfig(long AllowedPayloadSize, string SizeUnit, bool RequireContentLength) : PluginConfig
 {
     /// <summary>The limit in bytes, with Kong's factors (a kilobyte is 1024 bytes, a megabyte 1048576).</summary>
-    public long AllowedBytes => AllowedPayloadSize * SizeUnit switch
+    public long AllowedBytes
     {
-        "kilobytes" => 1024L,
-        "megabytes" => 1048576L,
-        _ => 1L,
-    };
+        get
+        {
+            var factor = SizeUnit switch
+            {
+                "kilobytes" => 1024L,
+                "megabytes" => 1048576L,
+                _ => 1L,
+            };
+
+            // Kong multiplies Lua numbers, which do not wrap: a size past what a long holds in bytes allows everything,
+            // where the wrapped product could be any limit, a negative one refusing every request.
+            return AllowedPayloadSize > long.MaxValue / factor ? long.MaxValue
+                : AllowedPayloadSize < long.MinValue / factor ? long.MinValue
+                : AllowedPayloadSize * factor;
+        }
+    }
 }
 
 /// <summary>A problem in a configuration file: where (<c>plugins[2].config.second</c>) and what.</summary>
