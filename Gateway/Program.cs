@@ -1,5 +1,6 @@
 using MlPlatform.Gateway.Apis;
 using MlPlatform.Gateway.Extensions;
+using MlPlatform.Gateway.Kong;
 using MlPlatform.Gateway.Management;
 using MlPlatform.Gateway.Proxy;
 using MlPlatform.Gateway.Server;
@@ -24,7 +25,7 @@ return await builder.BuildAndRunAsync(app =>
     app.UseDefaultProblemDetails();
     app.UseGatewayPolicies();
     // /health, /alive and /metrics on the management port alone.
-    app.MapManagementEndpoints();
+    app.MapManagementEndpoints().MapKongAdminApi();
     app.MapApiDocs();
     app.MapPredictApi();
     if (app.Environment.IsDevelopment())
@@ -34,4 +35,5 @@ return await builder.BuildAndRunAsync(app =>
     }
 
     app.MapGatewayProxy();
+    app.MapKongUnmatched();
 });

@@ -8,6 +8,7 @@ using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Grpc;
 using MlPlatform.Gateway.Http;
 using MlPlatform.Gateway.KeyAuth;
+using MlPlatform.Gateway.Kong;
 using MlPlatform.Gateway.Management;
 using MlPlatform.Gateway.Predict;
 using MlPlatform.Gateway.Proxy;
@@ -71,7 +72,8 @@ public static class Extensions
         services.Configure<SocketTransportOptions>(socket => socket.UnsafePreferInlineScheduling = GatewayIo.InlineSocketCompletions);
         // The gRPC cluster's destination is a service discovery name (http://_grpc.inference); the REST clusters'
         // addresses are already resolved and pass through unchanged.
-        services.AddReverseProxy().AddServiceDiscoveryDestinationResolver();
+        services.AddReverseProxy().AddServiceDiscoveryDestinationResolver().AddTransforms(KongUpstreamPath.Add);
+        builder.AddDeclarativeConfig();
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         builder.AddGrpcPort();
         builder.AddManagementPort();
@@ -122,6 +124,8 @@ public static class Extensions
     /// answered without a key, then key-auth, rate-limiting and request-transformer; the route group's request
     /// timeout last, so it covers forwarding and not the policy's own work.
     /// </summary>
-    public static IApplicationBuilder UseGatewayPolicies(this IApplicationBuilder app) =>
-        app.UseGatewayCors().UseKeyAuth().UseRateLimiting().UseRequestTransforms().UseRequestTimeouts();
+    /// <remarks>With a declarative configuration, its plugins in place of the settings' policies (route group timeouts stay, for predict).</remarks>
+    public static IApplicationBuilder UseGatewayPolicies(this IApplicationBuilder app) => app.UsesDeclarativeConfig()
+        ? app.UseKongPlugins().UseRequestTimeouts()
+        : app.UseGatewayCors().UseKeyAuth().UseRateLimiting().UseRequestTransforms().UseRequestTimeouts();
 }

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using MlPlatform.Gateway.Grpc;
+using MlPlatform.Gateway.Kong;
 using MlPlatform.Gateway.Routes;
 using MlPlatform.Gateway.Timeouts;
 using Yarp.ReverseProxy.Configuration;
@@ -16,17 +17,24 @@ namespace MlPlatform.Gateway.Proxy;
 /// YARP's routes and clusters, built once at start-up from service discovery's configuration: one
 /// cluster per backend service, one destination per replica, health-checked actively and passively.
 /// The predict endpoint picks its replicas from the same clusters, so both see one health state.
-/// With a gRPC port, also the gRPC route and its cluster, inference's grpc endpoint over HTTP/2.
+/// With a gRPC port, also the gRPC route and its cluster, inference's grpc endpoint over HTTP/2. With a declarative
+/// configuration, its routes and services replace the settings' routes (the predict endpoint keeps its clusters), and a
+/// reload publishes them anew.
 /// </summary>
 internal sealed class GatewayProxyConfigProvider(
     IOptions<ProxyOptions> proxyOptions,
     IOptions<BackendServicesOptions> backendOptions,
     IOptions<RouteGroupTimeoutOptions> timeoutOptions,
     IOptions<GrpcOptions> grpcOptions,
+    KongConfigStore kongStore,
     IStartupValidator startupValidator)
     : IProxyConfigProvider
 {
     public const string HealthPath = "/health";
+
+    /// <summary>Cluster metadata: how many attempts a request may make (a Kong service's retries, plus one).</summary>
+    public const string MaxAttemptsMetadata = "mlplatform.max-attempts";
+
     private const string ActiveHealthPolicy = "ConsecutiveFailures";
     private const string PassiveHealthPolicy = "TransportFailureRate";
 
@@ -34,6 +42,12 @@ internal sealed class GatewayProxyConfigProvider(
 
     public IProxyConfig GetConfig()
     {
+        // A reload fired the token handed out with the last configuration: YARP asks again, and gets the new one.
+        if (_config is { ChangeToken.HasChanged: true })
+        {
+            _config = null;
+        }
+
         if (_config is null)
         {
             try
@@ -41,13 +55,26 @@ internal sealed class GatewayProxyConfigProvider(
                 // YARP loads this while endpoints are mapped, before start-up validation, and starts probing every
                 // replica at once: with any setting at fault the gateway will not start, so it gets nothing to probe.
                 startupValidator.Validate();
-                _config = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value, grpcOptions.Value);
+                if (kongStore.IsEnabled)
+                {
+                    // Read before the configurations, so a reload after this read fires the token handed out with them.
+                    var changed = kongStore.ChangeToken;
+                    var published = kongStore.Published;
+                    var settings = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value, grpcOptions.Value);
+                    var (routes, clusters) = BuildKong(published, proxyOptions.Value);
+                    // The settings' clusters stay for the predict pipeline, which picks its replicas from them; their routes go.
+                    _config = new StaticProxyConfig([.. routes], [.. settings.Clusters.Where(cluster => cluster.ClusterId != GrpcRoute.ClusterId), .. clusters], changed, $"kong/{published[^1].Revision}");
+                }
+                else
+                {
+                    _config = Build(proxyOptions.Value, backendOptions.Value, timeoutOptions.Value, grpcOptions.Value);
+                }
             }
             catch (Exception exception) when (exception is OptionsValidationException or AggregateException)
             {
                 // No routes rather than a failure inside YARP's loader: validation on start reports every
                 // problem, by key, before the gateway takes a single request.
-                _config = new StaticProxyConfig([], []);
+                _config = new StaticProxyConfig([], [], NeverChanges, "invalid");
             }
         }
 
@@ -105,7 +132,82 @@ internal sealed class GatewayProxyConfigProvider(
             });
         }
 
-        return new StaticProxyConfig(routes, clusters);
+        return new StaticProxyConfig(routes, clusters, NeverChanges, "start-up");
+    }
+
+    private static readonly IChangeToken NeverChanges = new CancellationChangeToken(CancellationToken.None);
+
+    /// <summary>
+    /// One YARP route for each protocol family a Kong route serves, all with the same catch-all pattern (Kong's router
+    /// picks among them: <see cref="KongRouteMatcherPolicy"/>), and one cluster per Kong service, its one destination
+    /// the service's address for service discovery to resolve. Kong checks no service's health unless told to: passive
+    /// checks only, as YARP takes an address out after transport failures.
+    /// </summary>
+    private static (List<RouteConfig> Routes, List<ClusterConfig> Clusters) BuildKong(IReadOnlyList<KongConfiguration> configurations, ProxyOptions options)
+    {
+        var routes = new List<RouteConfig>();
+        var clusters = new List<ClusterConfig>();
+        foreach (var configuration in configurations)
+        {
+            foreach (var route in configuration.Routes)
+            {
+                if (route.Service is not { IsPredict: false } service)
+                {
+                    continue;
+                }
+
+                foreach (var (routeId, serves) in new[] { (route.HttpRouteId, route.ServesHttp), (route.GrpcRouteId, route.ServesGrpc) })
+                {
+                    if (!serves)
+                    {
+                        continue;
+                    }
+
+                    var config = new RouteConfig
+                    {
+                        RouteId = routeId,
+                        ClusterId = service.ClusterId,
+                        Match = new RouteMatch { Path = "/{**kong-path}" },
+                    };
+                    routes.Add(route.Entity.PreserveHost ? config.WithTransformUseOriginalHostHeader(true) : config);
+                }
+            }
+
+            foreach (var service in configuration.Services)
+            {
+                if (service.IsPredict)
+                {
+                    continue;
+                }
+
+                var entity = service.Entity;
+                var cluster = Cluster(
+                    service.ClusterId,
+                    new Dictionary<string, DestinationConfig>(StringComparer.OrdinalIgnoreCase)
+                    {
+                        [DestinationId(service.ClusterId, 0)] = new() { Address = service.DestinationAddress },
+                    },
+                    options,
+                    activeHealthChecks: false);
+                var metadata = new Dictionary<string, string>(cluster.Metadata!)
+                {
+                    [MaxAttemptsMetadata] = (entity.Retries + 1).ToString(CultureInfo.InvariantCulture),
+                };
+                clusters.Add(cluster with
+                {
+                    Metadata = metadata,
+                    HttpRequest = cluster.HttpRequest! with
+                    {
+                        // Kong's read and write timeouts bound the time between two reads or writes, as YARP's activity timeout does.
+                        ActivityTimeout = TimeSpan.FromMilliseconds(Math.Max(entity.ReadTimeoutMs, entity.WriteTimeoutMs)),
+                        Version = service.IsGrpc ? HttpVersion.Version20 : null,
+                        VersionPolicy = service.IsGrpc ? HttpVersionPolicy.RequestVersionExact : null,
+                    },
+                });
+            }
+        }
+
+        return (routes, clusters);
     }
 
     private static ClusterConfig Cluster(string clusterId, Dictionary<string, DestinationConfig> destinations, ProxyOptions options, bool activeHealthChecks) => new()
@@ -143,15 +245,18 @@ internal sealed class GatewayProxyConfigProvider(
 
     public static string DestinationId(string service, int index) => $"{service}/{index.ToString(CultureInfo.InvariantCulture)}";
 
-    /// <summary>A configuration read once; replicas change with a restart, as every other setting does.</summary>
-    private sealed class StaticProxyConfig(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters) : IProxyConfig
+    /// <summary>
+    /// A configuration as read: the settings' never change (replicas change with a restart, as every other setting
+    /// does); a declarative configuration's change with each reload.
+    /// </summary>
+    private sealed class StaticProxyConfig(IReadOnlyList<RouteConfig> routes, IReadOnlyList<ClusterConfig> clusters, IChangeToken changeToken, string revisionId) : IProxyConfig
     {
-        public string RevisionId => "start-up";
+        public string RevisionId => revisionId;
 
         public IReadOnlyList<RouteConfig> Routes => routes;
 
         public IReadOnlyList<ClusterConfig> Clusters => clusters;
 
-        public IChangeToken ChangeToken { get; } = new CancellationChangeToken(CancellationToken.None);
+        public IChangeToken ChangeToken => changeToken;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Diagnostics;
 using MlPlatform.Gateway.Http;
+using MlPlatform.Gateway.Kong;
 using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Proxy;
@@ -18,7 +19,9 @@ internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<Bo
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
         // The gRPC route forwards its path as it came, as /v2 does; its pattern takes only the gRPC service's methods,
         // but an encoded dot segment could still lead a service elsewhere.
-        var forwardedPath = routeId == GatewayRoutes.Grpc ? context.Request.Path.Value ?? "/" : GatewayRoutes.Find(routeId)?.ForwardedPath(context.Request.Path);
+        var forwardedPath = context.Features.Get<KongRequestFeature>() is { Route: not null } kong ? kong.UpstreamPath(context.Request.Path)
+            : routeId == GatewayRoutes.Grpc ? context.Request.Path.Value ?? "/"
+            : GatewayRoutes.Find(routeId)?.ForwardedPath(context.Request.Path);
         if (forwardedPath is null || InfrastructurePaths.Reaches(forwardedPath))
         {
             GatewayLog.InfrastructurePathRefused(logger, routeId, context.Request.Path.Value ?? "");
@@ -36,10 +39,11 @@ internal sealed class ProxyAdmissionMiddleware(RequestDelegate next, IOptions<Bo
                 GatewayProblems.TooLargeDetail(routeId, context.Request.ContentLength, limit));
         }
 
-        // A chunked body has no length to check up front; Kestrel stops it at the limit while it streams.
+        // A chunked body has no length to check up front; Kestrel stops it at the limit while it streams. A lower limit
+        // a request-size-limiting plugin set stays.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
-            bodySize.MaxRequestBodySize = limit;
+            bodySize.MaxRequestBodySize = Math.Min(bodySize.MaxRequestBodySize ?? long.MaxValue, limit);
         }
 
         return next(context);

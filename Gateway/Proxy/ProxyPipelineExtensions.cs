@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Timeouts;
 using MlPlatform.Gateway.Grpc;
+using MlPlatform.Gateway.Kong;
 using MlPlatform.Gateway.Routes;
 
 namespace MlPlatform.Gateway.Proxy;
@@ -15,7 +16,7 @@ public static class ProxyPipelineExtensions
             .ConfigureEndpoints((endpoint, route) =>
             {
                 endpoint.WithRouteGroup(route.RouteId);
-                if (route.RouteId == GatewayRoutes.Grpc)
+                if (route.RouteId == GatewayRoutes.Grpc || KongConfiguration.IsGrpcRouteId(route.RouteId))
                 {
                     endpoint.OnGrpcPort();
                 }

@@ -33,7 +33,9 @@ internal sealed class ProxyRetryMiddleware(
         var proxy = context.GetReverseProxyFeature();
         var candidates = proxy.AvailableDestinations;
         var settings = options.Value;
-        var maxAttempts = settings.MaxAttempts;
+        var maxAttempts = proxy.Cluster.Config.Metadata?.TryGetValue(GatewayProxyConfigProvider.MaxAttemptsMetadata, out var attempts) == true
+            ? int.Parse(attempts, System.Globalization.CultureInfo.InvariantCulture)
+            : settings.MaxAttempts;
         if (maxAttempts <= 1 || candidates.Count == 0)
         {
             await next(context).ConfigureAwait(false);
