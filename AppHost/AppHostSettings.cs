@@ -7,7 +7,7 @@ namespace MlPlatform.AppHost;
 /// <summary>
 /// What the command line or the environment may change about the application: <c>AppHost:Replicas:{service}</c>,
 /// <c>AppHost:GatewayPort</c>, <c>AppHost:GatewayGrpcPort</c>, <c>AppHost:Gateway:RateLimitPolicy</c> (<c>local</c> or
-/// <c>redis</c>) and <c>AppHost:ModelRepository</c>. Every problem is reported at once, before anything starts.
+/// <c>redis</c>), <c>AppHost:Gateway:DeclarativeConfig</c> (a kong.yml) and <c>AppHost:ModelRepository</c>. Every problem is reported at once, before anything starts.
 /// </summary>
 internal sealed class AppHostSettings
 {
@@ -21,8 +21,9 @@ internal sealed class AppHostSettings
 
     private readonly Dictionary<string, int> _replicas;
 
-    private AppHostSettings(Dictionary<string, int> replicas, int gatewayPort, int gatewayGrpcPort, string rateLimitPolicy, string modelRepository, string? developmentApiKey, string? dashboardUrl)
+    private AppHostSettings(Dictionary<string, int> replicas, int gatewayPort, int gatewayGrpcPort, string rateLimitPolicy, string modelRepository, string? declarativeConfig, string? developmentApiKey, string? dashboardUrl)
     {
+        DeclarativeConfig = declarativeConfig;
         DashboardUrl = dashboardUrl;
         _replicas = replicas;
         GatewayPort = gatewayPort;
@@ -41,6 +42,9 @@ internal sealed class AppHostSettings
 
     /// <summary>The model repository inference serves locally, as an absolute path.</summary>
     public string ModelRepository { get; }
+
+    /// <summary>A Kong declarative file (kong.yml) as the gateway's traffic configuration, as an absolute path; null for its settings.</summary>
+    public string? DeclarativeConfig { get; }
 
     /// <summary>The key of the gateway's example consumer, which the try page and the test prediction command send.</summary>
     public string? DevelopmentApiKey { get; }
@@ -93,13 +97,19 @@ internal sealed class AppHostSettings
             problems.Add($"AppHost:ModelRepository: the folder '{models}' does not exist.");
         }
 
+        var declarativeConfig = configuration["AppHost:Gateway:DeclarativeConfig"] is { Length: > 0 } file ? Path.GetFullPath(file) : null;
+        if (declarativeConfig is not null && !File.Exists(declarativeConfig))
+        {
+            problems.Add($"AppHost:Gateway:DeclarativeConfig: the file '{declarativeConfig}' does not exist.");
+        }
+
         if (problems.Count > 0)
         {
             StartupProblems.Exit(problems);
         }
 
         var dashboardUrl = configuration["ASPNETCORE_URLS"]?.Split(';', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-        return new AppHostSettings(replicas, port, grpcPort, policy, models, configuration["AppHost:DevelopmentApiKey"], dashboardUrl);
+        return new AppHostSettings(replicas, port, grpcPort, policy, models, declarativeConfig, configuration["AppHost:DevelopmentApiKey"], dashboardUrl);
     }
 
     private static int Integer(IConfiguration configuration, string key, int defaultValue, int min, int max, List<string> problems)

@@ -49,6 +49,7 @@ var gateway = builder.AddProject<Projects.MlPlatform_Gateway>("gateway", launchP
     // behind the Ingress. Added after WithExternalHttpEndpoints, which marks the endpoints there are so far.
     .WithHttpEndpoint(name: "management", env: "Gateway__ManagementPort")
     .AsGateway()
+    .WithDeclarativeConfig(settings.DeclarativeConfig)
     .WithReference(preprocessing)
     .WithReference(inference)
     .WithReference(postprocessing)

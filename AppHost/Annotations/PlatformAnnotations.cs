@@ -20,3 +20,20 @@ public sealed record ModelRepositoryAnnotation(string LocalPath) : IResourceAnno
 
 /// <summary>Marks the application's one public entry: the resource behind the Ingress, with the API keys.</summary>
 public sealed class GatewayRoleAnnotation : IResourceAnnotation;
+
+/// <summary>
+/// The Kong declarative file (kong.yml) that configures the gateway's traffic: read where it is in a local run; in a
+/// cluster a Secret of its own (its keys are credentials), mounted as a file the gateway watches, so updating the Secret
+/// reloads the configuration without a restart.
+/// </summary>
+public sealed record DeclarativeConfigAnnotation(string LocalPath) : IResourceAnnotation
+{
+    public const string EnvironmentVariable = "Gateway__DeclarativeConfig";
+
+    /// <summary>The folder the Secret is mounted at in a published pod.</summary>
+    public const string PublishedDirectory = "/etc/mlplatform/kong";
+
+    public const string FileName = "kong.yml";
+
+    public static string PublishedPath => PublishedDirectory + "/" + FileName;
+}

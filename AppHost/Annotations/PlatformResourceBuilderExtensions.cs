@@ -50,6 +50,20 @@ public static class PlatformResourceBuilderExtensions
             context.ExecutionContext.IsPublishMode ? ModelRepositoryAnnotation.PublishedPath : localPath);
     }
 
+    /// <summary>Configures the gateway's traffic by the kong.yml at <paramref name="localPath"/>, when there is one (else by its settings).</summary>
+    public static IResourceBuilder<T> WithDeclarativeConfig<T>(this IResourceBuilder<T> builder, string? localPath)
+        where T : IResourceWithEnvironment
+    {
+        if (localPath is null)
+        {
+            return builder;
+        }
+
+        builder.WithAnnotation(new DeclarativeConfigAnnotation(localPath), ResourceAnnotationMutationBehavior.Replace);
+        return builder.WithEnvironment(context => context.EnvironmentVariables[DeclarativeConfigAnnotation.EnvironmentVariable] =
+            context.ExecutionContext.IsPublishMode ? DeclarativeConfigAnnotation.PublishedPath : localPath);
+    }
+
     public static IResourceBuilder<T> AsGateway<T>(this IResourceBuilder<T> builder)
         where T : IResource =>
         builder.WithAnnotation(new GatewayRoleAnnotation(), ResourceAnnotationMutationBehavior.Replace);

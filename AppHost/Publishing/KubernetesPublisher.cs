@@ -53,6 +53,11 @@ internal sealed class KubernetesPublisher(PublishedApplication model, PublishOpt
                 set.AddObjects($"{service.Name}-secret.yaml", services.Secret(service, secrets));
             }
 
+            if (service.DeclarativeConfig is not null)
+            {
+                set.AddObjects($"{service.Name}-kong-secret.yaml", services.DeclarativeConfigSecret(service));
+            }
+
             set.AddObjects($"{service.Name}-deployment.yaml", services.Deployment(service, hasSecret: secrets is not null));
             set.AddObjects($"{service.Name}-service.yaml", services.Service(service));
             // An autoscaler would scale a service switched off (0 replicas) back on.

@@ -32,6 +32,9 @@ internal sealed class PublishedService
 
     public bool ServesModels { get; init; }
 
+    /// <summary>The kong.yml on this machine that configures it (the gateway), published as a Secret mounted as a file.</summary>
+    public string? DeclarativeConfig { get; init; }
+
     public PublishedProbe? Readiness { get; init; }
 
     public PublishedProbe? Liveness { get; init; }
@@ -130,6 +133,7 @@ internal sealed class PublishedApplication
                 IsGateway = project.IsGateway(),
                 Compute = project.Annotations.OfType<ComputeResources>().LastOrDefault(),
                 ServesModels = project.Annotations.OfType<ModelRepositoryAnnotation>().Any(),
+                DeclarativeConfig = project.Annotations.OfType<DeclarativeConfigAnnotation>().LastOrDefault()?.LocalPath,
                 Readiness = Probe(probes, ProbeType.Readiness),
                 Liveness = Probe(probes, ProbeType.Liveness),
                 Startup = Probe(probes, ProbeType.Startup),

@@ -21,6 +21,17 @@ internal sealed class ServiceManifests(PublishOptions options)
 
     public static string SecretName(PublishedService service) => $"{service.Name}-secrets";
 
+    public static string DeclarativeConfigSecretName(PublishedService service) => $"{service.Name}-kong";
+
+    /// <summary>The kong.yml as a Secret of its own, which the gateway reads as a file: updating it reloads the gateway, no restart.</summary>
+    public V1Secret DeclarativeConfigSecret(PublishedService service) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = Metadata(DeclarativeConfigSecretName(service), service),
+        StringData = new Dictionary<string, string> { [DeclarativeConfigAnnotation.FileName] = File.ReadAllText(service.DeclarativeConfig!) },
+    };
+
     public static string Image(PublishOptions options, string imageName) => $"{options.Registry}/mlplatform-{imageName}:{options.Tag}";
 
     public static string Component(PublishedService service) => service.IsGateway ? "gateway" : "model-serving";
@@ -89,7 +100,9 @@ internal sealed class ServiceManifests(PublishOptions options)
             SecurityContext = Hardening.Container(),
             VolumeMounts = isInference
                 ? [Hardening.TmpMount(), new V1VolumeMount { Name = "models", MountPath = ModelRepositoryAnnotation.PublishedPath, ReadOnlyProperty = true }]
-                : [Hardening.TmpMount()],
+                : service.DeclarativeConfig is not null
+                    ? [Hardening.TmpMount(), new V1VolumeMount { Name = "kong", MountPath = DeclarativeConfigAnnotation.PublishedDirectory, ReadOnlyProperty = true }]
+                    : [Hardening.TmpMount()],
         };
 
         var pod = new V1PodSpec
@@ -97,7 +110,11 @@ internal sealed class ServiceManifests(PublishOptions options)
             AutomountServiceAccountToken = false,
             SecurityContext = Hardening.Pod(runAsUser: null),
             Containers = [container],
-            Volumes = isInference ? [Hardening.TmpVolume(), new V1Volume { Name = "models", EmptyDir = new V1EmptyDirVolumeSource() }] : [Hardening.TmpVolume()],
+            Volumes = isInference ? [Hardening.TmpVolume(), new V1Volume { Name = "models", EmptyDir = new V1EmptyDirVolumeSource() }]
+                : service.DeclarativeConfig is not null
+                    // A directory mount, not subPath: the kubelet swaps a Secret's files in place only then.
+                    ? [Hardening.TmpVolume(), new V1Volume { Name = "kong", Secret = new V1SecretVolumeSource { SecretName = DeclarativeConfigSecretName(service) } }]
+                    : [Hardening.TmpVolume()],
             InitContainers = isInference ? [ModelCopier()] : null,
         };
 
