@@ -26,6 +26,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [ImageKernels.Id] = ImageKernels.RunAsync,
     [GrpcVersusRest.Id] = GrpcVersusRest.RunAsync,
     [VersionSwap.Id] = VersionSwap.RunAsync,
+    [DeclarativeVersusSettings.Id] = DeclarativeVersusSettings.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())
