@@ -154,6 +154,7 @@ internal static class GatewayPolicy
         };
         for (var i = 0; i < extraConsumers; i++)
         {
+            settings[$"Gateway__KeyAuth__Consumers__consumer-{i}__Username"] = $"consumer-{i}";
             settings[$"Gateway__KeyAuth__Consumers__consumer-{i}__KeyHashes__0"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ConsumerKey(i))));
         }
 
