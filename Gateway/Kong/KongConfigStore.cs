@@ -152,7 +152,7 @@ internal sealed class KongConfigStore
     /// <summary>Until routing has endpoints for the new revision's proxied routes: before that, a request routed by it would find none.</summary>
     private async Task WaitUntilRoutableAsync(KongConfiguration configuration, CancellationToken cancellationToken)
     {
-        var expected = configuration.Routes.Count(route => route.Service is { IsPredict: false });
+        var expected = configuration.Services.Count(service => !service.IsPredict && (service.ServesHttp || service.ServesGrpc));
         if (expected == 0)
         {
             return;

@@ -15,7 +15,7 @@ internal sealed class KongConfiguration
     /// <summary>YARP route and cluster ids of every configuration start with this, then the revision.</summary>
     public const string IdPrefix = "kong/";
 
-    /// <summary>YARP route ids of a Kong route's gRPC half end with this.</summary>
+    /// <summary>YARP route ids of a Kong service's gRPC half end with this.</summary>
     public const string GrpcRouteSuffix = "/grpc";
 
     public static bool IsKongId(string id) => id.StartsWith(IdPrefix, StringComparison.Ordinal);
@@ -77,7 +77,13 @@ internal sealed class KongConfiguration
         foreach (var route in source.Routes)
         {
             var service = route.ServiceKey is { } key ? servicesByKey.GetValueOrDefault(key) : null;
-            routes.Add(new KongRoute(route, service, routes.Count, $"{IdPrefix}{revision}/route/{routes.Count}"));
+            var built = new KongRoute(route, service, routes.Count);
+            routes.Add(built);
+            if (service is not null)
+            {
+                service.ServesHttp |= built.ServesHttp;
+                service.ServesGrpc |= built.ServesGrpc;
+            }
         }
 
         var consumersByName = new Dictionary<string, ConsumerEntity>(StringComparer.Ordinal);
@@ -209,7 +215,12 @@ internal sealed class KongConfiguration
     }
 }
 
-/// <summary>A Kong Service as a YARP cluster. A service whose host is <c>predict</c> is the gateway's own predict pipeline.</summary>
+/// <summary>
+/// A Kong Service as a YARP cluster, with one YARP route for each protocol family its routes serve: Kong's router picks
+/// the route, and all the YARP route does is forward to the service, so the routes of one service share it, and routing
+/// has as few endpoints to choose from as there are services. A service whose host is <c>predict</c> is the gateway's
+/// own predict pipeline.
+/// </summary>
 internal sealed class KongService(ServiceEntity entity, string clusterId)
 {
     public const string PredictHost = "predict";
@@ -217,6 +228,16 @@ internal sealed class KongService(ServiceEntity entity, string clusterId)
     public ServiceEntity Entity { get; } = entity;
 
     public string ClusterId { get; } = clusterId;
+
+    public string HttpRouteId { get; } = clusterId + "/http";
+
+    public string GrpcRouteId { get; } = clusterId + KongConfiguration.GrpcRouteSuffix;
+
+    /// <summary>Whether any route sends it requests from the public port; set while the configuration is built.</summary>
+    public bool ServesHttp { get; set; }
+
+    /// <summary>Whether any route sends it calls from the gRPC port.</summary>
+    public bool ServesGrpc { get; set; }
 
     public bool IsPredict { get; } = string.Equals(entity.Host, PredictHost, StringComparison.OrdinalIgnoreCase);
 
@@ -243,18 +264,14 @@ internal sealed class KongService(ServiceEntity entity, string clusterId)
     }
 }
 
-/// <summary>A Kong Route with its YARP route ids (one for http, one for grpc) and the plugin sets made for it.</summary>
-internal sealed class KongRoute(RouteEntity entity, KongService? service, int index, string routeId)
+/// <summary>A Kong Route with the plugin sets made for it.</summary>
+internal sealed class KongRoute(RouteEntity entity, KongService? service, int index)
 {
     public RouteEntity Entity { get; } = entity;
 
     public KongService? Service { get; } = service;
 
     public int Index { get; } = index;
-
-    public string HttpRouteId { get; } = routeId + "/http";
-
-    public string GrpcRouteId { get; } = routeId + KongConfiguration.GrpcRouteSuffix;
 
     public bool ServesHttp { get; } = entity.Protocols.Any(p => p is "http" or "https");
 

@@ -73,7 +73,7 @@ internal sealed class KongRouteMatcherPolicy(KongConfigStore store, IOptions<Grp
         }
 
         var service = feature.Route?.Service;
-        var wanted = service is { IsPredict: false } ? (feature.Grpc ? feature.Route!.GrpcRouteId : feature.Route!.HttpRouteId) : null;
+        var wanted = service is { IsPredict: false } ? (feature.Grpc ? service.GrpcRouteId : service.HttpRouteId) : null;
         var predict = service is { IsPredict: true } && !feature.Grpc;
         for (var i = 0; i < candidates.Count; i++)
         {

@@ -138,8 +138,8 @@ internal sealed class GatewayProxyConfigProvider(
     private static readonly IChangeToken NeverChanges = new CancellationChangeToken(CancellationToken.None);
 
     /// <summary>
-    /// One YARP route for each protocol family a Kong route serves, all with the same catch-all pattern (Kong's router
-    /// picks among them: <see cref="KongRouteMatcherPolicy"/>), and one cluster per Kong service, its one destination
+    /// One YARP route for each protocol family a Kong service's routes serve, all with the same catch-all pattern (Kong's
+    /// router picks the route, and so the service: <see cref="KongRouteMatcherPolicy"/>), and one cluster per Kong service, its one destination
     /// the service's address for service discovery to resolve. Kong checks no service's health unless told to: passive
     /// checks only, as YARP takes an address out after transport failures.
     /// </summary>
@@ -149,27 +149,14 @@ internal sealed class GatewayProxyConfigProvider(
         var clusters = new List<ClusterConfig>();
         foreach (var configuration in configurations)
         {
-            foreach (var route in configuration.Routes)
+            foreach (var service in configuration.Services)
             {
-                if (route.Service is not { IsPredict: false } service)
+                foreach (var (routeId, serves) in new[] { (service.HttpRouteId, service.ServesHttp), (service.GrpcRouteId, service.ServesGrpc) })
                 {
-                    continue;
-                }
-
-                foreach (var (routeId, serves) in new[] { (route.HttpRouteId, route.ServesHttp), (route.GrpcRouteId, route.ServesGrpc) })
-                {
-                    if (!serves)
+                    if (serves && !service.IsPredict)
                     {
-                        continue;
+                        routes.Add(new RouteConfig { RouteId = routeId, ClusterId = service.ClusterId, Match = new RouteMatch { Path = "/{**kong-path}" } });
                     }
-
-                    var config = new RouteConfig
-                    {
-                        RouteId = routeId,
-                        ClusterId = service.ClusterId,
-                        Match = new RouteMatch { Path = "/{**kong-path}" },
-                    };
-                    routes.Add(route.Entity.PreserveHost ? config.WithTransformUseOriginalHostHeader(true) : config);
                 }
             }
 
