@@ -78,7 +78,8 @@ internal sealed class KongRateLimit
     /// <summary>Counts the request as the plugin's limit_by says; unavailable counters let it through when fault tolerant.</summary>
     public async ValueTask<RateLimitDecision> CheckAsync(HttpContext context, KongRequestFeature feature, KongCredential? credential, Declarative.ConsumerEntity? consumer)
     {
-        var identifier = string.Concat(_scope, "|", Identifier(context, feature, credential, consumer));
+        var (kind, value) = Identifier(context, feature, credential, consumer);
+        var identifier = string.Concat(_scope, kind, value);
         var decision = await RateLimitCounting.CountAsync(
             _store, identifier, _windows, _services.TimeProvider, Config.HideClientHeaders ? null : context.Response.Headers, _services.ExposeWindowStart).ConfigureAwait(false);
         if (decision.Unavailable)
@@ -90,19 +91,24 @@ internal sealed class KongRateLimit
         return decision;
     }
 
-    /// <summary>Kong's get_identifier: what limit_by names, else the client's address.</summary>
-    private string Identifier(HttpContext context, KongRequestFeature feature, KongCredential? credential, Declarative.ConsumerEntity? consumer)
+    /// <summary>Kong's get_identifier: what limit_by names, else the client's address; two parts, so the counter's name is one string made once.</summary>
+    private (string Kind, string Value) Identifier(HttpContext context, KongRequestFeature feature, KongCredential? credential, Declarative.ConsumerEntity? consumer)
     {
-        string? identifier = Config.LimitBy switch
+        switch (Config.LimitBy)
         {
-            "consumer" => consumer?.Key is { } key ? "consumer:" + key : null,
-            "credential" => credential is not null ? "credential:" + credential.Id : null,
-            "service" => feature.Route?.Service?.Entity.Key is { } service ? "service:" + service : null,
-            "header" => context.Request.Headers[Config.HeaderName!] is { Count: > 0 } value && value[0] is { Length: > 0 } header ? "header:" + header : null,
-            "path" => string.Equals(context.Request.Path.Value, Config.Path, StringComparison.Ordinal) ? "path:" + Config.Path : null,
-            _ => null,
-        };
-        return identifier ?? "ip:" + context.Connection.RemoteIpAddress;
+            case "consumer" when consumer is not null:
+                return ("|consumer:", consumer.Key);
+            case "credential" when credential is not null:
+                return ("|credential:", credential.Id);
+            case "service" when feature.Route?.Service is { } service:
+                return ("|service:", service.Entity.Key);
+            case "header" when context.Request.Headers[Config.HeaderName!] is { Count: > 0 } value && value[0] is { Length: > 0 } header:
+                return ("|header:", header);
+            case "path" when string.Equals(context.Request.Path.Value, Config.Path, StringComparison.Ordinal):
+                return ("|path:", Config.Path!);
+            default:
+                return ("|ip:", context.Connection.RemoteIpAddress?.ToString() ?? "");
+        }
     }
 
     private void WarnUnavailable()

@@ -31,7 +31,7 @@ internal sealed class KongRouter
             // Kong splits a route by the kind and length of its paths, each part ranked on its own.
             foreach (var path in entity.Paths)
             {
-                entries.Add(new Entry(route, path, Priority(entity, path)));
+                entries.Add(new Entry(route, path, Priority(entity, path)) { LiteralPrefix = path.IsRegex ? LiteralPrefix(path.Value) : path.Value });
             }
         }
 
@@ -46,6 +46,12 @@ internal sealed class KongRouter
         foreach (var entry in _entries)
         {
             var route = entry.Route;
+            // The path's literal start first: the cheapest test, and the one most entries fail.
+            if (entry.LiteralPrefix is { } prefix && !path.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             if (!(grpc ? route.ServesGrpc : route.ServesHttp)
                 || !MethodMatches(route.Entity.Methods, request.Method)
                 || !HostMatches(route.Entity.Hosts, request.Host)
@@ -197,5 +203,39 @@ internal sealed class KongRouter
         return (weight << 61) | (plainHosts ? 1UL << 60 : 0) | (headers << 52) | (regex ? 1UL << 51 : 0) | ((regexPriority & 0xFFFFFFFF) << 19) | length;
     }
 
-    private sealed record Entry(KongRoute Route, RoutePath? Path, ulong Priority);
+    /// <summary>
+    /// The characters a regex path's every match starts with (<c>/models/</c> of <c>~/models/[a-z]+$</c>), up to its first
+    /// metacharacter, less one when a quantifier follows; empty when it starts with one.
+    /// </summary>
+    internal static string LiteralPrefix(string regexPath)
+    {
+        var pattern = regexPath.StartsWith('~') ? regexPath[1..] : regexPath;
+        // An alternative may start anywhere: no one start is common to every match.
+        if (pattern.Contains('|', StringComparison.Ordinal))
+        {
+            return "";
+        }
+
+        var length = 0;
+        while (length < pattern.Length && !IsMetacharacter(pattern[length]))
+        {
+            length++;
+        }
+
+        if (length < pattern.Length && pattern[length] is '*' or '+' or '?' or '{')
+        {
+            length--;
+        }
+
+        return pattern[..Math.Max(0, length)];
+    }
+
+    // A character that does not stand for itself in a regex (without RegexOptions.IgnorePatternWhitespace, a space and # do).
+    private static bool IsMetacharacter(char c) => c is '\\' or '.' or '[' or ']' or '(' or ')' or '{' or '}' or '*' or '+' or '?' or '|' or '^' or '$';
+
+    private sealed record Entry(KongRoute Route, RoutePath? Path, ulong Priority)
+    {
+        /// <summary>What a path must start with for this entry to match it; null for a route without paths.</summary>
+        public string? LiteralPrefix { get; init; }
+    }
 }

@@ -22,6 +22,9 @@ public sealed class DeclarativeRoutingFixture : IAsyncLifetime
             paths: ['~/models/[a-z]+/infer$']
             methods: [POST]
             strip_path: false
+          - name: alternatives
+            paths: ['~/one$|/two$', '~/th+ree$']
+            strip_path: false
           - name: by-host
             hosts: [api.example.com, '*.wild.example']
             paths: [/hosted]
@@ -78,6 +81,27 @@ public sealed class DeclarativeRoutingTests(DeclarativeRoutingFixture fixture) :
         Assert.Equal(service, echo.GetProperty("service").GetString());
         Assert.Equal(upstreamPath, echo.GetProperty("path").GetString());
         Assert.Equal(query, echo.GetProperty("query").GetString() ?? "");
+    }
+
+    [Theory]
+    [InlineData("/one", true)]
+    [InlineData("/two", true)]
+    [InlineData("/three", true)]
+    [InlineData("/thhhree", true)]
+    [InlineData("/tree", false)]
+    [InlineData("/one/more", false)]
+    public async Task RegexPaths_WithAlternativesAndQuantifiers_MatchAsTheirPatternSays(string path, bool routed)
+    {
+        using var response = await fixture.Gateway.Client.GetAsync(path);
+        if (routed)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("/base" + path, (await GatewayHttp.ReadJsonAsync(response)).GetProperty("path").GetString());
+        }
+        else
+        {
+            await AssertNoRouteAsync(response);
+        }
     }
 
     [Fact]
