@@ -58,7 +58,18 @@ internal sealed class KongKeyAuth
 
         // Buffered and rewound: the service still receives the body the key was read from.
         request.EnableBuffering();
-        var form = await request.ReadFormAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            // A body that is no form (a key or value past the form reader's limits) holds no key, as in Kong.
+            request.Body.Position = 0;
+            return (null, KeyAuthFailure.Missing, null);
+        }
+
         request.Body.Position = 0;
         foreach (var name in Config.KeyNames)
         {
