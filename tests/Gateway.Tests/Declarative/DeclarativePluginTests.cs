@@ -7,7 +7,7 @@ namespace MlPlatform.Gateway.Tests.Declarative;
 /// key-auth and rate-limiting at service, route and consumer scope, and Kong's precedence between them: a consumer's
 /// own plugin replaces its service's, a route's its service's.
 /// </summary>
-public sealed class DeclarativePluginFixture : IAsyncLifetime
+public sealed class DeclarativePluginFixture() : AlphaKongFixture(Yaml)
 {
     public const string AliceKey = "alice-key-0123456789";
     public const string BobKey = "bob-key-9876543210";
@@ -54,22 +54,6 @@ public sealed class DeclarativePluginFixture : IAsyncLifetime
           - key: {{CarolKey}}
         - username: guest
         """;
-
-    public StandIn Alpha { get; private set; } = null!;
-
-    public KongGateway Gateway { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Alpha = await StandIn.StartAsync("alpha-0");
-        Gateway = await KongGateway.StartAsync(Yaml, new Dictionary<string, Uri[]> { ["alpha"] = [Alpha.Address] });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
-        await Alpha.DisposeAsync();
-    }
 }
 
 [Collection(RateLimitCollection.Name)]

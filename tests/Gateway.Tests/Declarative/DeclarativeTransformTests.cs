@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace MlPlatform.Gateway.Tests.Declarative;
 
 /// <summary>request-transformer, cors and request-size-limiting on routes of a declarative file, through the gateway to a stand-in that records what reaches it.</summary>
-public sealed class DeclarativeTransformFixture : IAsyncLifetime
+public sealed class DeclarativeTransformFixture() : AlphaKongFixture(Yaml)
 {
     public const string Yaml = """
         _format_version: "3.0"
@@ -43,22 +43,6 @@ public sealed class DeclarativeTransformFixture : IAsyncLifetime
             - name: request-size-limiting
               config: {allowed_payload_size: 1, size_unit: kilobytes}
         """;
-
-    public StandIn Alpha { get; private set; } = null!;
-
-    public KongGateway Gateway { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Alpha = await StandIn.StartAsync("alpha-0");
-        Gateway = await KongGateway.StartAsync(Yaml, new Dictionary<string, Uri[]> { ["alpha"] = [Alpha.Address] });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Gateway.DisposeAsync();
-        await Alpha.DisposeAsync();
-    }
 }
 
 public sealed class DeclarativeTransformTests(DeclarativeTransformFixture fixture) : IClassFixture<DeclarativeTransformFixture>

@@ -75,3 +75,23 @@ public sealed class KongGateway : IAsyncDisposable
         }
     }
 }
+
+/// <summary>A gateway routed by <paramref name="yaml"/> to one stand-in service, <c>alpha</c>, for a test class to share.</summary>
+public abstract class AlphaKongFixture(string yaml) : IAsyncLifetime
+{
+    public StandIn Alpha { get; private set; } = null!;
+
+    public KongGateway Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Alpha = await StandIn.StartAsync("alpha-0");
+        Gateway = await KongGateway.StartAsync(yaml, new Dictionary<string, Uri[]> { ["alpha"] = [Alpha.Address] });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Alpha.DisposeAsync();
+    }
+}
