@@ -182,7 +182,8 @@ internal static class ImageKernels
         return Enumerable.Range(0, (settings.Rounds * 2) + 1).Select(_ => Time(() => pipeline.Run(png, long.MaxValue, destination), RoundTime(settings))).Median(t => t);
     }
 
-    private static PreprocessConfig MnistPreprocess()
+    /// <summary>The preprocess section of <c>models/mnist/config.json</c>, parsed as the preprocessing service parses it.</summary>
+    internal static PreprocessConfig MnistPreprocess()
     {
         var config = System.Text.Json.JsonSerializer.Deserialize(
             File.ReadAllText(RepositoryPaths.InRoot("models", "mnist", "config.json")), ProtocolJsonContext.Default.ModelConfig)!;

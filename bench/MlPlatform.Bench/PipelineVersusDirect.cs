@@ -199,7 +199,8 @@ internal sealed class ProcessCpu(RunningPlatform app, int? directGateway)
             }
         }).ToList();
 
-    private static TimeSpan ProcessorTime(int processId)
+    /// <summary>User and system CPU time of a process so far; zero once it has exited.</summary>
+    internal static TimeSpan ProcessorTime(int processId)
     {
         try
         {

@@ -27,6 +27,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [GrpcVersusRest.Id] = GrpcVersusRest.RunAsync,
     [VersionSwap.Id] = VersionSwap.RunAsync,
     [DeclarativeVersusSettings.Id] = DeclarativeVersusSettings.RunAsync,
+    [Floors.Id] = Floors.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())
