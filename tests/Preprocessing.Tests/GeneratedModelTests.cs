@@ -40,6 +40,48 @@ public sealed class GeneratedModelTests(GeneratedModelsFixture fixture) : IClass
         Assert.Equal(values, output);
     }
 
+    [Theory]
+    [InlineData("imagenet")]
+    [InlineData("imagenet_bgr")]
+    public async Task Preprocess_640x480JpegForAnImageNetClassifier_CropsTheCentreInTheModelsLayoutAndChannelOrder(string model)
+    {
+        // Red above, blue below, a green stripe at x 300..339 of 640: resized to 341x256 and cropped from x 58,
+        // the stripe covers output x 102..122 and the red meets the blue at output row 112.
+        using var bitmap = new SKBitmap(new SKImageInfo(640, 480, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(new SKColor(220, 30, 30));
+            using var blue = new SKPaint { Color = new SKColor(30, 30, 220) };
+            canvas.DrawRect(0, 240, 640, 240, blue);
+            using var green = new SKPaint { Color = new SKColor(30, 220, 30) };
+            canvas.DrawRect(300, 0, 40, 480, green);
+        }
+
+        var jpeg = TestImages.Encode(bitmap, SKEncodedImageFormat.Jpeg, 95);
+
+        var preprocessed = await PreprocessHttp.PostAsync(fixture.Preprocessing.Client, model, jpeg, "image/jpeg");
+
+        var (tensor, values, _) = preprocessed.ReadTensor();
+        var planar = model == "imagenet";
+        long[] expectedShape = planar ? [1, 3, Side, Side] : [1, Side, Side, 3];
+        Assert.Equal(expectedShape, tensor.Shape);
+        foreach (var (x, y, red, green, blue) in new[] { (20, 40, 220, 30, 30), (200, 180, 30, 30, 220), (112, 40, 30, 220, 30), (112, 180, 30, 220, 30) })
+        {
+            byte[] rgb = [(byte)red, (byte)green, (byte)blue];
+            for (var c = 0; c < 3; c++)
+            {
+                var index = planar ? (c * Side * Side) + (y * Side) + x : (((y * Side) + x) * 3) + c;
+                var level = ((values[index] * GeneratedModelsFixture.ImageNetStd[c]) + GeneratedModelsFixture.ImageNetMean[c]) * 255;
+                var expected = rgb[planar ? c : 2 - c];
+                Assert.True(Math.Abs(level - expected) <= 8, $"{model}: channel {c} at ({x}, {y}) is level {level:F1}, not about {expected}");
+            }
+        }
+
+        var (shape, output) = await PreprocessHttp.InferAsync(fixture.Inference.Client, model, preprocessed);
+        Assert.Equal(tensor.Shape, shape);
+        Assert.Equal(values, output);
+    }
+
     [Fact]
     public async Task Preprocess_SeveralRgbInstances_BatchUpToMaxBatchSize()
     {

@@ -120,6 +120,94 @@ public sealed class PreprocessConfigTests
         Assert.Contains(problems, problem => problem.Contains(fragment, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void TryParse_ImageNetClassifierSection_ReadsResizeShorterCenterCropAndChannelOrder()
+    {
+        var section = Parse("""
+            {
+              "input": "input", "datatype": "FP32", "layout": "NCHW", "width": 224, "height": 224, "channels": 3, "channel_order": "RGB",
+              "steps": [ { "op": "decode" }, { "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "width": 224, "height": 224 },
+                         { "op": "normalize", "scale": 0.00392156862745098, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225] } ]
+            }
+            """);
+
+        Assert.True(PreprocessConfig.TryParse(section, 8, out var parsed, out var problems), string.Join("; ", problems));
+        Assert.Equal([3L, 224, 224], parsed!.InstanceShape);
+        Assert.Equal(["decode", "resize_shorter", "center_crop", "normalize"], parsed.Steps.Select(step => step.Op));
+        Assert.Equal(256, Assert.IsType<ResizeShorterStep>(parsed.Steps[1]).Size);
+        var crop = Assert.IsType<CenterCropStep>(parsed.Steps[2]);
+        Assert.Equal((224, 224), (crop.Width, crop.Height));
+        Assert.False(parsed.IsBgr);
+    }
+
+    [Theory]
+    [InlineData("\"BGR\"", true)]
+    [InlineData("\"RGB\"", false)]
+    [InlineData(null, false)]
+    public void TryParse_ChannelOrder_IsReadWithRgbWhenAbsent(string? channelOrder, bool bgr)
+    {
+        var order = channelOrder is null ? "" : $"\"channel_order\": {channelOrder},";
+        var section = Parse($$"""
+            { "input": "x", "layout": "NHWC", "width": 224, "height": 224, "channels": 3, {{order}}
+              "steps": [ { "op": "decode" }, { "op": "center_crop", "width": 224, "height": 224 } ] }
+            """);
+
+        Assert.True(PreprocessConfig.TryParse(section, 8, out var parsed, out var problems), string.Join("; ", problems));
+        Assert.Equal(bgr, parsed!.IsBgr);
+    }
+
+    [Fact]
+    public void TryParse_ResizeShorterAfterAResize_KnowsTheSizeItMakes()
+    {
+        // 300x200 with the shorter side at 100: int(100 * 300 / 200) = 150, so 150x100.
+        var section = Parse("""
+            { "input": "x", "width": 150, "height": 100, "channels": 3,
+              "steps": [ { "op": "decode" }, { "op": "resize", "width": 300, "height": 200 }, { "op": "resize_shorter", "size": 100 } ] }
+            """);
+
+        Assert.True(PreprocessConfig.TryParse(section, 0, out _, out var problems), string.Join("; ", problems));
+    }
+
+    [Theory]
+    [InlineData("\"channel_order\": \"GBR\",", 3, "", "preprocess.channel_order: is 'GBR'; it must be RGB or BGR")]
+    [InlineData("\"channel_order\": \"BGR\",", 1, "{ \"op\": \"grayscale\" },", "preprocess.channel_order: is 'BGR', but channels is 1; a channel order needs 3 channels")]
+    [InlineData("\"channel_order\": \"RGB\",", 1, "{ \"op\": \"grayscale\" },", "preprocess.channel_order: is 'RGB', but channels is 1; a channel order needs 3 channels")]
+    [InlineData("\"channel_order\": 3,", 3, "", "preprocess.channel_order: must be a string")]
+    [InlineData("\"chanel_order\": \"BGR\",", 3, "", "preprocess.chanel_order: unknown field; known fields are input, datatype, layout, width, height, channels, channel_order, steps")]
+    public void TryParse_BadChannelOrder_NamesIt(string field, int channels, string grayscale, string expected)
+    {
+        var section = Parse($$"""
+            { "input": "x", "width": 224, "height": 224, "channels": {{channels}}, {{field}}
+              "steps": [ { "op": "decode" }, {{grayscale}} { "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "width": 224, "height": 224 } ] }
+            """);
+
+        Assert.False(PreprocessConfig.TryParse(section, 0, out _, out var problems));
+        Assert.Equal([expected], problems);
+    }
+
+    [Theory]
+    [InlineData("""{ "op": "resize_shorter", "size": 0 }, { "op": "center_crop", "width": 224, "height": 224 }""", "preprocess.steps[1].size: is 0; it must be 1..8192")]
+    [InlineData("""{ "op": "resize_shorter" }, { "op": "center_crop", "width": 224, "height": 224 }""", "preprocess.steps[1].size: is 0; it must be 1..8192")]
+    [InlineData("""{ "op": "resize_shorter", "size": 9000 }, { "op": "center_crop", "width": 224, "height": 224 }""", "preprocess.steps[1].size: is 9000; it must be 1..8192")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256.5 }, { "op": "center_crop", "width": 224, "height": 224 }""", "preprocess.steps[1].size: must be a whole number")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256, "max_size": 300 }, { "op": "center_crop", "width": 224, "height": 224 }""", "preprocess.steps[1].max_size: unknown field; known fields are size")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "size": 224, "width": 224, "height": 224 }""", "preprocess.steps[2].size: unknown field; known fields are width, height")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "width": "224", "height": 224 }""", "preprocess.steps[2].width: must be a whole number")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "width": 224, "height": -1 }""", "preprocess.steps[2].height: is -1; it must be 1..8192")]
+    [InlineData("""{ "op": "resize_shorter", "size": 256 }, { "op": "center_crop", "width": 200, "height": 224 }""", "preprocess.steps: the steps make a 200x224 image, but width and height are 224x224")]
+    [InlineData("""{ "op": "resize_shorter", "size": 224 }""", "preprocess.steps: the image's size after the last step depends on the input; end with resize, center_crop or center_of_mass of 224x224")]
+    [InlineData("""{ "op": "resize", "width": 300, "height": 200 }, { "op": "resize_shorter", "size": 224 }""", "preprocess.steps: the steps make a 336x224 image, but width and height are 224x224")]
+    public void TryParse_BadResizeShorterOrCenterCrop_NamesTheField(string steps, string expected)
+    {
+        var section = Parse($$"""
+            { "input": "x", "width": 224, "height": 224, "channels": 3,
+              "steps": [ { "op": "decode" }, {{steps}}, { "op": "normalize", "mean": [0.485, 0.456, 0.406] } ] }
+            """);
+
+        Assert.False(PreprocessConfig.TryParse(section, 0, out _, out var problems));
+        Assert.Contains(expected, problems);
+    }
+
     [Theory]
     [InlineData("[]")]
     [InlineData("\"decode\"")]

@@ -36,7 +36,8 @@ public sealed class BundledServicesFixture : IAsyncLifetime
 
 /// <summary>
 /// Generated models with preprocess sections the bundled model does not use (RGB, mean and std per
-/// channel, NHWC, no batching, no section, a broken section), and a preprocessing service with small limits.
+/// channel, NHWC, an ImageNet classifier's resize and centre crop in RGB and BGR, no batching, no section,
+/// a broken section), and a preprocessing service with small limits.
 /// </summary>
 public sealed class GeneratedModelsFixture : IAsyncLifetime
 {
@@ -73,6 +74,33 @@ public sealed class GeneratedModelsFixture : IAsyncLifetime
                 },
             },
         });
+
+        // torchvision's ImageNet evaluation transform: Resize(256), CenterCrop(224), ToTensor, Normalize; in RGB planes and in BGR pixels.
+        foreach (var (name, layout, channelOrder, shape) in new[] { ("imagenet", "NCHW", "RGB", new long[] { -1, 3, 224, 224 }), ("imagenet_bgr", "NHWC", "BGR", [-1, 224, 224, 3]) })
+        {
+            AddModel(name, Identity(name, shape), new
+            {
+                name,
+                max_batch_size = 4,
+                preprocess = new
+                {
+                    input = "x",
+                    datatype = "FP32",
+                    layout,
+                    width = 224,
+                    height = 224,
+                    channels = 3,
+                    channel_order = channelOrder,
+                    steps = new object[]
+                    {
+                        new { op = "decode" },
+                        new { op = "resize_shorter", size = 256 },
+                        new { op = "center_crop", width = 224, height = 224 },
+                        new { op = "normalize", scale = 1 / 255.0, mean = ImageNetMean, std = ImageNetStd },
+                    },
+                },
+            });
+        }
 
         // Fixed batch of one, as many exported vision models are; not square, so a swapped width and height shows.
         AddModel("wide", Identity("wide", 1, 16, 48, 3), new

@@ -71,6 +71,56 @@ internal static class TestImages
         return Encode(bitmap, format);
     }
 
+    /// <summary>An image of four colours, one per quadrant: top left, top right, bottom left, bottom right.</summary>
+    public static byte[] Quadrants(int width, int height, SKColor topLeft, SKColor topRight, SKColor bottomLeft, SKColor bottomRight, SKEncodedImageFormat format, int quality = 95)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            var (halfWidth, halfHeight) = (width / 2, height / 2);
+            foreach (var (color, x, y) in new[] { (topLeft, 0, 0), (topRight, halfWidth, 0), (bottomLeft, 0, halfHeight), (bottomRight, halfWidth, halfHeight) })
+            {
+                using var paint = new SKPaint { Color = color };
+                canvas.DrawRect(x, y, x == 0 ? halfWidth : width - halfWidth, y == 0 ? halfHeight : height - halfHeight, paint);
+            }
+        }
+
+        return Encode(bitmap, format, quality);
+    }
+
+    /// <summary>A lossless PNG whose every level says where it is: see <see cref="PositionLevel"/>.</summary>
+    public static byte[] PositionCoded(int width, int height)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var pixels = bitmap.GetPixelSpan();
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var pixel = pixels.Slice(((y * width) + x) * 4, 4);
+                for (var c = 0; c < 3; c++)
+                {
+                    pixel[c] = PositionLevel(x, y, c);
+                }
+
+                pixel[3] = byte.MaxValue;
+            }
+        }
+
+        return Encode(bitmap, SKEncodedImageFormat.Png);
+    }
+
+    /// <summary>
+    /// The level of channel <paramref name="channel"/> (0 red, 1 green, 2 blue) at (x, y) in <see cref="PositionCoded"/>:
+    /// red is x, green is y, blue mixes both, so in an image under 256 pixels a side a wrong row, column or channel shows.
+    /// </summary>
+    public static byte PositionLevel(int x, int y, int channel) => channel switch
+    {
+        0 => (byte)x,
+        1 => (byte)y,
+        _ => (byte)(((3 * x) + (5 * y) + 17) % 256),
+    };
+
     public static byte[] Encode(SKBitmap bitmap, SKEncodedImageFormat format, int quality = 100)
     {
         using var image = SKImage.FromBitmap(bitmap);

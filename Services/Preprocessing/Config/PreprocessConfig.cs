@@ -39,9 +39,23 @@ public sealed class PreprocessConfig
     [JsonPropertyName("height")]
     public int Height { get; set; }
 
-    /// <summary>1 (grey) or 3 (RGB).</summary>
+    /// <summary>1 (grey) or 3 (colour).</summary>
     [JsonPropertyName("channels")]
     public int Channels { get; set; }
+
+    /// <summary>
+    /// The order of the tensor's 3 channels, <see cref="Rgb"/> (when absent) or <see cref="Bgr"/>; normalize's
+    /// per-channel mean and std are in this order. Only with 3 channels.
+    /// </summary>
+    [JsonPropertyName("channel_order")]
+    public string? ChannelOrder { get; set; }
+
+    public const string Rgb = "RGB";
+    public const string Bgr = "BGR";
+
+    /// <summary>Whether the tensor's channels are blue, green, red, as models trained with OpenCV's decoder expect.</summary>
+    [JsonIgnore]
+    public bool IsBgr => ChannelOrder == Bgr;
 
     [JsonPropertyName("steps")]
     public List<PreprocessStep> Steps { get; set; } = [];
@@ -140,7 +154,19 @@ public sealed class PreprocessConfig
         CheckDimension(Height, "preprocess.height", problems);
         if (Channels is not (1 or 3))
         {
-            problems.Add($"preprocess.channels: is {Channels}; it must be 1 (grey) or 3 (RGB)");
+            problems.Add($"preprocess.channels: is {Channels}; it must be 1 (grey) or 3 (colour)");
+        }
+
+        if (ChannelOrder is { } order)
+        {
+            if (order is not (Rgb or Bgr))
+            {
+                problems.Add($"preprocess.channel_order: is '{order}'; it must be {Rgb} or {Bgr}");
+            }
+            else if (Channels != 3)
+            {
+                problems.Add($"preprocess.channel_order: is '{order}', but channels is {Channels}; a channel order needs 3 channels");
+            }
         }
 
         if (!stepsReadable)
@@ -195,12 +221,18 @@ public sealed class PreprocessConfig
                 case ResizeStep resize:
                     (width, height) = (resize.Width, resize.Height);
                     break;
+                case ResizeShorterStep shorter:
+                    (width, height) = ScaledShorter(width, height, shorter.Size);
+                    break;
+                case CenterCropStep crop:
+                    (width, height) = (crop.Width, crop.Height);
+                    break;
             }
         }
 
         if (width is null || height is null)
         {
-            problems.Add($"preprocess.steps: the image's size after the last step depends on the input; end with resize or center_of_mass of {Width}x{Height}");
+            problems.Add($"preprocess.steps: the image's size after the last step depends on the input; end with resize, center_crop or center_of_mass of {Width}x{Height}");
         }
         else if (width != Width || height != Height)
         {
@@ -213,6 +245,18 @@ public sealed class PreprocessConfig
                 ? $"preprocess.steps: the steps keep 3 channels (RGB), but channels is {Channels}; add a grayscale step"
                 : $"preprocess.steps: the steps make 1 channel (grayscale), but channels is {Channels}");
         }
+    }
+
+    /// <summary>The size after resize_shorter: known when the size before it is, as after a resize.</summary>
+    private static (int? Width, int? Height) ScaledShorter(int? width, int? height, int size)
+    {
+        if (width is not { } knownWidth || height is not { } knownHeight || size < 1)
+        {
+            return (null, null);
+        }
+
+        var (scaledWidth, scaledHeight) = ResizeShorterStep.OutputSize(knownWidth, knownHeight, size);
+        return ((int)Math.Min(scaledWidth, int.MaxValue), (int)Math.Min(scaledHeight, int.MaxValue));
     }
 
     private static PreprocessStep? ReadStep(JsonElement step, string path, List<string> problems)
@@ -448,6 +492,8 @@ public static class TensorLayouts
 [JsonDerivedType(typeof(FitStep), FitStep.Name)]
 [JsonDerivedType(typeof(CenterOfMassStep), CenterOfMassStep.Name)]
 [JsonDerivedType(typeof(ResizeStep), ResizeStep.Name)]
+[JsonDerivedType(typeof(ResizeShorterStep), ResizeShorterStep.Name)]
+[JsonDerivedType(typeof(CenterCropStep), CenterCropStep.Name)]
 [JsonDerivedType(typeof(NormalizeStep), NormalizeStep.Name)]
 public abstract class PreprocessStep
 {
@@ -462,6 +508,8 @@ public abstract class PreprocessStep
         (FitStep.Name, PreprocessJsonContext.Default.FitStep),
         (CenterOfMassStep.Name, PreprocessJsonContext.Default.CenterOfMassStep),
         (ResizeStep.Name, PreprocessJsonContext.Default.ResizeStep),
+        (ResizeShorterStep.Name, PreprocessJsonContext.Default.ResizeShorterStep),
+        (CenterCropStep.Name, PreprocessJsonContext.Default.CenterCropStep),
         (NormalizeStep.Name, PreprocessJsonContext.Default.NormalizeStep),
     ];
 
@@ -731,6 +779,66 @@ public sealed class ResizeStep : PreprocessStep
     }
 }
 
+/// <summary>
+/// Scales, keeping the aspect ratio, so the shorter side is <see cref="Size"/>: torchvision's <c>Resize(size)</c>
+/// with an int, whose longer side is <c>int(size * long / short)</c>.
+/// </summary>
+public sealed class ResizeShorterStep : PreprocessStep
+{
+    public const string Name = "resize_shorter";
+
+    public override string Op => Name;
+
+    [JsonPropertyName("size")]
+    public int Size { get; set; }
+
+    /// <summary>The size an image of <paramref name="width"/> × <paramref name="height"/> is scaled to.</summary>
+    /// <remarks>
+    /// In long and double as Python computes it: an integer product, one correctly rounded division, truncated, so the
+    /// longer side is torchvision's to the pixel; long because an extreme aspect ratio overflows int, which callers refuse.
+    /// </remarks>
+    public static (long Width, long Height) OutputSize(int width, int height, int size)
+    {
+        var (shorter, longer) = width <= height ? (width, height) : (height, width);
+        var scaledLonger = (long)((double)((long)size * longer) / shorter);
+        return width <= height ? (size, scaledLonger) : (scaledLonger, size);
+    }
+
+    internal override void Validate(string path, int channels, List<string> problems) =>
+        PreprocessConfig.CheckDimension(Size, $"{path}.size", problems);
+}
+
+/// <summary>
+/// Cuts the centre <see cref="Width"/> × <see cref="Height"/> out, as torchvision's <c>CenterCrop</c>: an image
+/// narrower or shorter than the crop is first padded with level 0 on both sides, the odd pixel on the right or bottom.
+/// </summary>
+public sealed class CenterCropStep : PreprocessStep
+{
+    public const string Name = "center_crop";
+
+    public override string Op => Name;
+
+    [JsonPropertyName("width")]
+    public int Width { get; set; }
+
+    [JsonPropertyName("height")]
+    public int Height { get; set; }
+
+    /// <summary>Where the crop starts along a side of <paramref name="length"/>; negative when it starts in the padding.</summary>
+    /// <remarks>
+    /// torchvision's <c>int(round((length - crop) / 2.0))</c>; Python rounds halves to even, as <see cref="Math.Round(double)"/>
+    /// does, so a 481-wide image cropped to 224 starts at 128, not 129. The padding before is <c>(crop - length) // 2</c>.
+    /// </remarks>
+    public static int Offset(int length, int crop) =>
+        crop > length ? -((crop - length) / 2) : (int)Math.Round((length - crop) / 2.0, MidpointRounding.ToEven);
+
+    internal override void Validate(string path, int channels, List<string> problems)
+    {
+        PreprocessConfig.CheckDimension(Width, $"{path}.width", problems);
+        PreprocessConfig.CheckDimension(Height, $"{path}.height", problems);
+    }
+}
+
 /// <summary>Maps each level v of channel c to (v × <see cref="Scale"/> - mean[c]) / std[c]; mean and std take one value or one per channel.</summary>
 public sealed class NormalizeStep : PreprocessStep
 {
@@ -828,5 +936,7 @@ internal sealed class NumberOrNumbersConverter : JsonConverter<float[]>
 [JsonSerializable(typeof(FitStep))]
 [JsonSerializable(typeof(CenterOfMassStep))]
 [JsonSerializable(typeof(ResizeStep))]
+[JsonSerializable(typeof(ResizeShorterStep))]
+[JsonSerializable(typeof(CenterCropStep))]
 [JsonSerializable(typeof(NormalizeStep))]
 internal sealed partial class PreprocessJsonContext : JsonSerializerContext;

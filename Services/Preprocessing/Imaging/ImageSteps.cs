@@ -325,6 +325,68 @@ internal static class ImageSteps
         }
     }
 
+    /// <summary>Scales so the shorter side is <paramref name="size"/>, the longer one as torchvision rounds it.</summary>
+    /// <exception cref="PreprocessException">The result would have more than <paramref name="maxPixels"/> pixels.</exception>
+    public static FloatImage ResizeShorter(FloatImage image, int size, long maxPixels)
+    {
+        var (width, height) = ShorterScaledSize(image, size, maxPixels);
+        return width == image.Width && height == image.Height ? image : Replace(image, Resampler.Resize(image, width, height));
+    }
+
+    /// <summary>Cuts out the centre as torchvision's CenterCrop does, padding with level 0 where the image is smaller than the crop.</summary>
+    public static FloatImage CenterCrop(FloatImage image, int width, int height)
+    {
+        var left = CenterCropStep.Offset(image.Width, width);
+        var top = CenterCropStep.Offset(image.Height, height);
+        if (left >= 0 && top >= 0 && left + width <= image.Width && top + height <= image.Height)
+        {
+            return Crop(image, left, top, width, height);
+        }
+
+        return Replace(image, Place(image, width, height, -left, -top, 0));
+    }
+
+    /// <summary>
+    /// <see cref="ResizeShorter"/> then <see cref="CenterCrop"/> with the same result, computing only the pixels the crop
+    /// keeps: Resize(256) then CenterCrop(224) would otherwise resample a third more pixels than it keeps, and copy the rest.
+    /// </summary>
+    public static FloatImage ResizeShorterThenCenterCrop(FloatImage image, int size, int width, int height, long maxPixels)
+    {
+        var (scaledWidth, scaledHeight) = ShorterScaledSize(image, size, maxPixels);
+        var left = CenterCropStep.Offset(scaledWidth, width);
+        var top = CenterCropStep.Offset(scaledHeight, height);
+        if (left < 0 || top < 0 || left + width > scaledWidth || top + height > scaledHeight)
+        {
+            // Padding as well: rare, since a crop is usually smaller than the size it follows.
+            return CenterCrop(ResizeShorter(image, size, maxPixels), width, height);
+        }
+
+        if (scaledWidth == image.Width && scaledHeight == image.Height && width == scaledWidth && height == scaledHeight)
+        {
+            return image;
+        }
+
+        return Replace(image, Resampler.ResizeRegion(image, scaledWidth, scaledHeight, left, top, width, height));
+    }
+
+    private static (int Width, int Height) ShorterScaledSize(FloatImage image, int size, long maxPixels)
+    {
+        var (width, height) = ResizeShorterStep.OutputSize(image.Width, image.Height, size);
+
+        // Scaling the shorter side of a very long image makes the longer one huge; the pixel limit that bounds
+        // a decoded image bounds the scaled one too.
+        if (width * height > maxPixels || Math.Max(width, height) > int.MaxValue)
+        {
+            throw new PreprocessException(
+                StatusCodes.Status413PayloadTooLarge,
+                string.Create(
+                    System.Globalization.CultureInfo.InvariantCulture,
+                    $"resize_shorter to {size} would make this {image.Width}x{image.Height} image {width}x{height} ({width * height:N0} pixels), over the limit of {maxPixels:N0} pixels; send an image closer to square"));
+        }
+
+        return ((int)width, (int)height);
+    }
+
     private static FloatImage Crop(FloatImage image, int x, int y, int width, int height, bool keep = false)
     {
         if (x == 0 && y == 0 && width == image.Width && height == image.Height && !keep)

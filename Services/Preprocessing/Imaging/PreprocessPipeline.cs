@@ -15,6 +15,9 @@ internal sealed class PreprocessPipeline
     private readonly float[] _gain;
     private readonly float[] _offset;
 
+    /// <summary>For each channel of the tensor, the channel of the image it is read from: the order is swapped as the tensor is written.</summary>
+    private readonly int[] _sourceChannel;
+
     public PreprocessPipeline(string model, PreprocessConfig config, int maxBatchSize)
     {
         Model = model;
@@ -34,7 +37,9 @@ internal sealed class PreprocessPipeline
         _grayscaleDecode = config.Steps.Count > 1 && config.Steps[1] is GrayscaleStep;
         _steps = config.Steps.Skip(_grayscaleDecode ? 2 : 1).Where(step => step is not NormalizeStep).ToArray();
 
-        // (v * scale - mean) / std as one multiply-add per element.
+        _sourceChannel = config.IsBgr ? [2, 1, 0] : [.. Enumerable.Range(0, config.Channels)];
+
+        // (v * scale - mean) / std as one multiply-add per element; mean and std are per channel of the tensor.
         _gain = new float[config.Channels];
         _offset = new float[config.Channels];
         for (var c = 0; c < config.Channels; c++)
@@ -76,8 +81,16 @@ internal sealed class PreprocessPipeline
         var image = ImageDecoder.Decode(encoded, minSide, _decode.Background, _grayscaleDecode, maxPixels, out var size);
         try
         {
-            foreach (var step in _steps)
+            for (var i = 0; i < _steps.Length; i++)
             {
+                var step = _steps[i];
+                if (step is ResizeShorterStep shorter && i + 1 < _steps.Length && _steps[i + 1] is CenterCropStep following)
+                {
+                    image = ImageSteps.ResizeShorterThenCenterCrop(image, shorter.Size, following.Width, following.Height, maxPixels);
+                    i++;
+                    continue;
+                }
+
                 image = step switch
                 {
                     GrayscaleStep => ImageSteps.Grayscale(image),
@@ -88,6 +101,8 @@ internal sealed class PreprocessPipeline
                     FitStep fit => ImageSteps.Fit(image, fit.BoxWidth, fit.BoxHeight, fit.Upscale),
                     CenterOfMassStep frame => ImageSteps.CenterOfMass(image, frame.Width, frame.Height, frame.Fill),
                     ResizeStep resize => ImageSteps.Resize(image, resize.Width, resize.Height, resize.Mode, resize.Fill),
+                    ResizeShorterStep shorterOnly => ImageSteps.ResizeShorter(image, shorterOnly.Size, maxPixels),
+                    CenterCropStep crop => ImageSteps.CenterCrop(image, crop.Width, crop.Height),
                     _ => throw new InvalidOperationException($"step '{step.Op}' has no implementation"),
                 };
             }
@@ -110,9 +125,8 @@ internal sealed class PreprocessPipeline
                 $"the steps of model '{Model}' made a {image.Width}x{image.Height}x{image.Channels} image, not {Config.Width}x{Config.Height}x{Config.Channels}");
         }
 
-        var channels = image.Channels;
         var pixels = image.Pixels;
-        if (channels == 1)
+        if (image.Channels == 1)
         {
             // Multiplied, then added, each rounded as the scalar (pixel * gain) + offset is; a fused multiply-add would not be.
             TensorPrimitives.Multiply(pixels, _gain[0], destination);
@@ -120,28 +134,34 @@ internal sealed class PreprocessPipeline
             return;
         }
 
+        // The channel swap and the normalisation are done as each level is written, each pixel read once.
+        var (c0, c1, c2) = (_sourceChannel[0], _sourceChannel[1], _sourceChannel[2]);
+        var (gain0, gain1, gain2) = (_gain[0], _gain[1], _gain[2]);
+        var (offset0, offset1, offset2) = (_offset[0], _offset[1], _offset[2]);
         if (!Layout.IsChannelsFirst())
         {
-            for (var i = 0; i < pixels.Length; i += channels)
+            for (var i = 0; i < pixels.Length; i += 3)
             {
-                for (var c = 0; c < channels; c++)
-                {
-                    destination[i + c] = (pixels[i + c] * _gain[c]) + _offset[c];
-                }
+                var pixel = pixels.Slice(i, 3);
+                var target = destination.Slice(i, 3);
+                target[0] = (pixel[c0] * gain0) + offset0;
+                target[1] = (pixel[c1] * gain1) + offset1;
+                target[2] = (pixel[c2] * gain2) + offset2;
             }
 
             return;
         }
 
         var plane = image.Width * image.Height;
-        for (var c = 0; c < channels; c++)
+        var first = destination[..plane];
+        var second = destination.Slice(plane, plane);
+        var third = destination.Slice(2 * plane, plane);
+        for (int p = 0, i = 0; p < plane; p++, i += 3)
         {
-            var target = destination.Slice(c * plane, plane);
-            var (gain, offset) = (_gain[c], _offset[c]);
-            for (int p = 0, i = c; p < plane; p++, i += channels)
-            {
-                target[p] = (pixels[i] * gain) + offset;
-            }
+            var pixel = pixels.Slice(i, 3);
+            first[p] = (pixel[c0] * gain0) + offset0;
+            second[p] = (pixel[c1] * gain1) + offset1;
+            third[p] = (pixel[c2] * gain2) + offset2;
         }
     }
 }

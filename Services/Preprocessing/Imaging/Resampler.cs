@@ -9,32 +9,54 @@ namespace MlPlatform.Preprocessing.Imaging;
 /// </summary>
 internal static class Resampler
 {
-    public static FloatImage Resize(FloatImage source, int width, int height)
+    public static FloatImage Resize(FloatImage source, int width, int height) =>
+        ResizeRegion(source, width, height, 0, 0, width, height);
+
+    /// <summary>
+    /// The <paramref name="regionWidth"/> × <paramref name="regionHeight"/> region at (<paramref name="left"/>, <paramref name="top"/>)
+    /// of <paramref name="source"/> resized to <paramref name="width"/> × <paramref name="height"/>, which must lie inside it.
+    /// </summary>
+    /// <remarks>
+    /// Only the region's pixels are computed, from only the source rows they cover, each exactly as a whole resize computes
+    /// it: a resize followed by a crop does the work once, and a crop of an image far longer than wide never exists whole.
+    /// </remarks>
+    public static FloatImage ResizeRegion(FloatImage source, int width, int height, int left, int top, int regionWidth, int regionHeight)
     {
         var channels = source.Channels;
         if (width == source.Width && height == source.Height)
         {
-            var copy = FloatImage.Create(width, height, channels);
-            source.Pixels.CopyTo(copy.Pixels);
+            var copy = FloatImage.Create(regionWidth, regionHeight, channels);
+            for (var y = 0; y < regionHeight; y++)
+            {
+                source.Row(top + y).Slice(left * channels, regionWidth * channels).CopyTo(copy.Row(y));
+            }
+
             return copy;
         }
 
-        using var columns = Weights.Create(source.Width, width);
-        var across = FloatImage.Create(width, source.Height, channels);
+        using var columns = Weights.Create(source.Width, width, left, regionWidth);
+        using var rows = Weights.Create(source.Height, height, top, regionHeight);
+        var firstRow = rows.Start[0];
+        var endRow = firstRow;
+        for (var y = 0; y < regionHeight; y++)
+        {
+            endRow = Math.Max(endRow, rows.Start[y] + rows.For(y).Length);
+        }
+
+        var across = FloatImage.Create(regionWidth, endRow - firstRow, channels);
         try
         {
-            for (var y = 0; y < source.Height; y++)
+            for (var y = firstRow; y < endRow; y++)
             {
-                ResampleRow(source.Row(y), across.Row(y), columns, channels);
+                ResampleRow(source.Row(y), across.Row(y - firstRow), columns, channels);
             }
 
-            using var rows = Weights.Create(source.Height, height);
-            var result = FloatImage.Create(width, height, channels);
-            for (var y = 0; y < height; y++)
+            var result = FloatImage.Create(regionWidth, regionHeight, channels);
+            for (var y = 0; y < regionHeight; y++)
             {
                 var target = result.Row(y);
                 target.Clear();
-                var start = rows.Start[y];
+                var start = rows.Start[y] - firstRow;
                 var weights = rows.For(y);
                 for (var k = 0; k < weights.Length; k++)
                 {
@@ -130,53 +152,56 @@ internal static class Resampler
             }
         }
 
-        public static Weights Create(int sourceLength, int targetLength)
+        public static Weights Create(int sourceLength, int targetLength) => Create(sourceLength, targetLength, 0, targetLength);
+
+        /// <summary>The weights of outputs <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 only, as entries 0 to <paramref name="count"/> - 1.</summary>
+        public static Weights Create(int sourceLength, int targetLength, int first, int count)
         {
             var scale = (double)sourceLength / targetLength;
             if (scale >= 1)
             {
-                // Area: output i covers source [i * scale, (i + 1) * scale).
-                var table = new Weights(targetLength, (int)Math.Ceiling(scale) + 1);
-                for (var i = 0; i < targetLength; i++)
+                // Area: output o covers source [o * scale, (o + 1) * scale).
+                var table = new Weights(count, (int)Math.Ceiling(scale) + 1);
+                for (var i = 0; i < count; i++)
                 {
-                    var low = i * scale;
+                    var low = (first + i) * scale;
                     var high = Math.Min(low + scale, sourceLength);
-                    var first = (int)Math.Floor(low);
+                    var firstSource = (int)Math.Floor(low);
                     var last = Math.Min(sourceLength, (int)Math.Ceiling(high));
                     var weights = table._weights.AsSpan(i * table._maxCount, table._maxCount);
-                    var count = 0;
-                    for (var j = first; j < last; j++)
+                    var used = 0;
+                    for (var j = firstSource; j < last; j++)
                     {
-                        weights[count++] = (float)((Math.Min(j + 1, high) - Math.Max(j, low)) / scale);
+                        weights[used++] = (float)((Math.Min(j + 1, high) - Math.Max(j, low)) / scale);
                     }
 
-                    table._start[i] = first;
-                    table._count[i] = count;
+                    table._start[i] = firstSource;
+                    table._count[i] = used;
                 }
 
                 return table;
             }
 
             // Bilinear between the two nearest source centres, pixel centres aligned.
-            var bilinear = new Weights(targetLength, 2);
-            for (var i = 0; i < targetLength; i++)
+            var bilinear = new Weights(count, 2);
+            for (var i = 0; i < count; i++)
             {
-                var centre = ((i + 0.5) * scale) - 0.5;
-                var first = (int)Math.Floor(centre);
-                var fraction = (float)(centre - first);
-                if (first < 0)
+                var centre = ((first + i + 0.5) * scale) - 0.5;
+                var nearest = (int)Math.Floor(centre);
+                var fraction = (float)(centre - nearest);
+                if (nearest < 0)
                 {
-                    (first, fraction) = (0, 0);
+                    (nearest, fraction) = (0, 0);
                 }
-                else if (first >= sourceLength - 1)
+                else if (nearest >= sourceLength - 1)
                 {
-                    (first, fraction) = (sourceLength - 1, 0);
+                    (nearest, fraction) = (sourceLength - 1, 0);
                 }
 
                 var weights = bilinear._weights.AsSpan(i * 2, 2);
                 weights[0] = 1 - fraction;
                 weights[1] = fraction;
-                bilinear._start[i] = first;
+                bilinear._start[i] = nearest;
                 bilinear._count[i] = fraction > 0 ? 2 : 1;
             }
 
