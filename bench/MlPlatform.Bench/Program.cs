@@ -27,6 +27,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [GrpcVersusRest.Id] = GrpcVersusRest.RunAsync,
     [VersionSwap.Id] = VersionSwap.RunAsync,
     [DeclarativeVersusSettings.Id] = DeclarativeVersusSettings.RunAsync,
+    [RealisticModel.Id] = RealisticModel.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())
