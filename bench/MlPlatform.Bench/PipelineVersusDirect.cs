@@ -147,6 +147,27 @@ internal sealed class ProcessCpu(RunningPlatform app, int? directGateway)
         return result;
     }
 
+    /// <summary>
+    /// The CPU time measured under <paramref name="label"/>: of one process as <see cref="Table"/> names them
+    /// (a service, <c>dcp</c> or <c>load generator</c>), or of all of them when <paramref name="process"/> is null.
+    /// </summary>
+    public TimeSpan Time(string label, string? process = null)
+    {
+        var totals = _byLabel.GetValueOrDefault(label) ?? [];
+        if (process is not null)
+        {
+            return totals.GetValueOrDefault(process);
+        }
+
+        var sum = TimeSpan.Zero;
+        foreach (var time in totals.Values)
+        {
+            sum += time;
+        }
+
+        return sum;
+    }
+
     /// <summary>Microseconds of CPU per completed request, one row per label measured.</summary>
     public string Table(IEnumerable<(string Name, string Label, int Completed)> rows)
     {

@@ -28,6 +28,7 @@ var benchmarks = new Dictionary<string, Func<BenchSettings, Task>>
     [VersionSwap.Id] = VersionSwap.RunAsync,
     [DeclarativeVersusSettings.Id] = DeclarativeVersusSettings.RunAsync,
     [Floors.Id] = Floors.RunAsync,
+    [RealisticModel.Id] = RealisticModel.RunAsync,
 };
 
 foreach (var name in settings.Benchmarks.Count > 0 ? settings.Benchmarks : benchmarks.Keys.ToList())
