@@ -60,7 +60,7 @@ internal sealed class KongConfigStore
     public string? FilePath { get; }
 
     /// <summary>The file's text as last applied, so a watcher can tell a change from a touch.</summary>
-    public string? FileText { get; private set; }
+    private string? FileText { get; set; }
 
     /// <summary>What was wrong with the file on start: start-up fails with one line for each.</summary>
     public IReadOnlyList<ConfigProblem> StartupProblems { get; }

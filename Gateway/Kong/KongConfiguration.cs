@@ -77,7 +77,7 @@ internal sealed class KongConfiguration
         foreach (var route in source.Routes)
         {
             var service = route.ServiceKey is { } key ? servicesByKey.GetValueOrDefault(key) : null;
-            var built = new KongRoute(route, service, routes.Count);
+            var built = new KongRoute(route, service);
             routes.Add(built);
             if (service is not null)
             {
@@ -265,13 +265,11 @@ internal sealed class KongService(ServiceEntity entity, string clusterId)
 }
 
 /// <summary>A Kong Route with the plugin sets made for it.</summary>
-internal sealed class KongRoute(RouteEntity entity, KongService? service, int index)
+internal sealed class KongRoute(RouteEntity entity, KongService? service)
 {
     public RouteEntity Entity { get; } = entity;
 
     public KongService? Service { get; } = service;
-
-    public int Index { get; } = index;
 
     public bool ServesHttp { get; } = entity.Protocols.Any(p => p is "http" or "https");
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using MlPlatform.Gateway.Declarative;
@@ -120,6 +119,4 @@ internal sealed class KongRateLimit
             GatewayLog.RateLimitCountersUnavailable(_services.Logger, Config.Policy, Config.FaultTolerant);
         }
     }
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"rate-limiting {_scope}");
 }
