@@ -115,6 +115,7 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter("MlPlatform.*")
+                .SetExemplarFilter(exportsTelemetry ? ExemplarFilterType.TraceBased : ExemplarFilterType.AlwaysOff)
                 .AddView(instrument => MetricStreamFor(instrument.Meter.Name))
                 // Scrapers poll every few seconds; a cached scrape would only show stale figures.
                 .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0));

@@ -126,6 +126,64 @@ public sealed class ImagingTests
         Assert.Equal(7, contained.Pixels[(4 * 8) + 7]);
     }
 
+    [Fact]
+    public void Decode_OpaqueImage_GivesTheLevelsOfTheSamePixelsWithAnAlphaOfFull()
+    {
+        // The same pixels twice: once as a PNG with an alpha channel at 255 everywhere (composed on the background
+        // pixel by pixel), once as an RGB PNG with no alpha at all (levels widened as they are).
+        using var withAlpha = new SKBitmap(new SKImageInfo(37, 23, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using var opaque = new SKBitmap(new SKImageInfo(37, 23, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var random = new Random(7);
+        var pixels = withAlpha.GetPixelSpan();
+        random.NextBytes(pixels);
+        for (var i = 3; i < pixels.Length; i += 4)
+        {
+            pixels[i] = byte.MaxValue;
+        }
+
+        pixels.CopyTo(opaque.GetPixelSpan());
+
+        using var composed = ImageDecoder.Decode(TestImages.Encode(withAlpha, SKEncodedImageFormat.Png), 1000, 77, grayscale: false, maxPixels: 1_000_000, out _);
+        using var widened = ImageDecoder.Decode(TestImages.Encode(opaque, SKEncodedImageFormat.Png), 1000, 77, grayscale: false, maxPixels: 1_000_000, out _);
+
+        Assert.Equal(composed.Pixels.ToArray(), widened.Pixels.ToArray());
+        Assert.Equal(pixels[4 + 1], widened.Pixels[3 + 1]);
+    }
+
+    [Theory]
+    [InlineData(640, 341)]
+    [InlineData(97, 31)]
+    [InlineData(31, 97)]
+    public void ResampleRow_ThreeChannels_AddsEachChannelAsOneChannelAlone(int sourceWidth, int targetWidth)
+    {
+        var random = new Random(sourceWidth);
+        var rgb = new float[sourceWidth * 3];
+        for (var i = 0; i < rgb.Length; i++)
+        {
+            rgb[i] = (float)(random.NextDouble() * 255);
+        }
+
+        using var columns = Resampler.Weights.Create(sourceWidth, targetWidth);
+        var resampled = new float[targetWidth * 3];
+        Resampler.ResampleRow(rgb, resampled, columns, 3);
+
+        var plane = new float[sourceWidth];
+        var alone = new float[targetWidth];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var x = 0; x < sourceWidth; x++)
+            {
+                plane[x] = rgb[(x * 3) + c];
+            }
+
+            Resampler.ResampleRow(plane, alone, columns, 1);
+            for (var x = 0; x < targetWidth; x++)
+            {
+                Assert.Equal(alone[x], resampled[(x * 3) + c]);
+            }
+        }
+    }
+
     private static double Mean(ReadOnlySpan<float> values) => Sum(values) / values.Length;
 
     private static double Sum(ReadOnlySpan<float> values)

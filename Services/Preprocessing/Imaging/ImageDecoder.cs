@@ -82,7 +82,7 @@ internal static class ImageDecoder
 
         var (targetWidth, targetHeight) = WorkingSize(decodeSize.Width, decodeSize.Height, minSide);
         size = new DecodedSize(width, height, decodeSize.Width, decodeSize.Height);
-        var composer = new RowComposer(background, grayscale ? 1 : 3, greySource);
+        var composer = new RowComposer(background, grayscale ? 1 : 3, greySource, codec.Info.AlphaType == SKAlphaType.Opaque);
         var image = Reduce(bitmap.GetPixelSpan(), composer, decodeSize.Width, decodeSize.Height, targetWidth, targetHeight);
         return Orientation.Apply(image, codec.EncodedOrigin);
     }
@@ -175,10 +175,12 @@ internal static class ImageDecoder
     {
         private readonly float _background;
         private readonly float[]? _greyLevels;
+        private readonly bool _opaque;
 
-        public RowComposer(float background, int channels, bool greySource)
+        public RowComposer(float background, int channels, bool greySource, bool opaque)
         {
             _background = background;
+            _opaque = opaque;
             Channels = channels;
             BytesPerPixel = greySource ? 1 : 4;
             if (greySource)
@@ -205,7 +207,15 @@ internal static class ImageDecoder
         {
             if (_greyLevels is not { } levels)
             {
-                ComposeRgba(source, target, _background);
+                if (_opaque && Channels == 3)
+                {
+                    ComposeOpaqueRgb(source, target);
+                }
+                else
+                {
+                    ComposeRgba(source, target, _background);
+                }
+
                 return;
             }
 
@@ -225,6 +235,22 @@ internal static class ImageDecoder
                 target[o] = level;
                 target[o + 1] = level;
                 target[o + 2] = level;
+            }
+        }
+
+        /// <summary>
+        /// <see cref="ComposeRgba"/> for an image with no alpha (every JPEG): each level times an alpha of 1 plus no
+        /// background is the level itself, so the levels are widened as they are, without the arithmetic.
+        /// </summary>
+        private static void ComposeOpaqueRgb(ReadOnlySpan<byte> rgba, Span<float> target)
+        {
+            target = target[..(rgba.Length / 4 * 3)];
+            for (int i = 0, o = 0; o < target.Length; i += 4, o += 3)
+            {
+                var pixel = rgba.Slice(i, 3);
+                target[o] = pixel[0];
+                target[o + 1] = pixel[1];
+                target[o + 2] = pixel[2];
             }
         }
 

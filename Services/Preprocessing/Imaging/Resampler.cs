@@ -81,6 +81,12 @@ internal static class Resampler
             return;
         }
 
+        if (channels == 3)
+        {
+            columns.ResampleRgb(source, target);
+            return;
+        }
+
         for (var x = 0; x < columns.Length; x++)
         {
             var start = columns.Start[x] * channels;
@@ -149,6 +155,33 @@ internal static class Resampler
                 }
 
                 target[x] = sum;
+            }
+        }
+
+        /// <summary>
+        /// <see cref="ResampleRow"/> for three interleaved channels, as an RGB image's every row is: each pixel's
+        /// window read once for all three sums, each sum added in the same order as the general loop adds it.
+        /// </summary>
+        public void ResampleRgb(ReadOnlySpan<float> source, Span<float> target)
+        {
+            var (starts, counts, weights, maxCount) = (_start, _count, _weights, _maxCount);
+            target = target[..(Length * 3)];
+            for (int x = 0, o = 0; o < target.Length; x++, o += 3)
+            {
+                var window = source.Slice(starts[x] * 3, counts[x] * 3);
+                var taps = weights.AsSpan(x * maxCount, counts[x]);
+                float red = 0f, green = 0f, blue = 0f;
+                for (int k = 0, i = 0; k < taps.Length; k++, i += 3)
+                {
+                    var weight = taps[k];
+                    red += window[i] * weight;
+                    green += window[i + 1] * weight;
+                    blue += window[i + 2] * weight;
+                }
+
+                target[o] = red;
+                target[o + 1] = green;
+                target[o + 2] = blue;
             }
         }
 
