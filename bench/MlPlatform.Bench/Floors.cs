@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using MlPlatform.Preprocessing.Imaging;
@@ -26,7 +27,8 @@ internal static class Floors
 
     private const double ExampleGoalMicroseconds = 1_000;
 
-    private static readonly int[] HopClients = [1, 16];
+    /// <summary>HTTP/1.1 at one client and at sixteen, and h2c (HTTP/2 with prior knowledge, one multiplexed connection) at sixteen.</summary>
+    private static readonly HopVariant[] HopVariants = [new(1, H2c: false), new(16, H2c: false), new(16, H2c: true)];
 
     public static async Task RunAsync(BenchSettings settings)
     {
@@ -36,7 +38,8 @@ internal static class Floors
         var loadAfter = LoadAverage();
 
         var single = hops[0];
-        var loaded = hops[^1];
+        var loaded = hops[1];
+        var multiplexed = hops[2];
         var floorRatio = preprocessing.ServiceCpu / preprocessing.FloorCpu;
         var predictFloor = (PredictHops * loaded.HopCpu) + preprocessing.FloorCpu;
         var predictFloorOneClient = (PredictHops * single.HopCpu) + preprocessing.FloorCpu;
@@ -55,17 +58,17 @@ internal static class Floors
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"**preprocessing service CPU / floor CPU = {floorRatio:F2}x** ({preprocessing.ServiceCpu - preprocessing.FloorCpu:F0} µs a request besides the decode and the steps as the loop runs them: Kestrel, reading the body, routing, the config look-up, writing the V2 request, metrics, and running {preprocessing.Clients} requests at once beside their client on {Environment.ProcessorCount} cores).")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"**Hop floor.** `GET /health` (answers the 7 bytes `Healthy`, nothing else) on the smallest ASP.NET Core service (`{nameof(EmptyWebApp)}`: `CreateSlimBuilder`, one endpoint, its own process, Release, warnings-only logging), HTTP/1.1 over loopback, from one HttpClient on a SocketsHttpHandler in this process, keep-alive, each client sending its next request when the last is answered; {settings.Rounds} interleaved rounds of {loaded.Round.TotalSeconds:F0} s after {loaded.Warmup.TotalSeconds:F0} s of warm-up at each client count. Server CPU is the service's process; client CPU is this whole process, the load generator's own bookkeeping included. Failed requests: {hops.Sum(h => h.Failed)}.")
+            .AppendLine(CultureInfo.InvariantCulture, $"**Hop floor.** `GET /health` (answers the 7 bytes `Healthy`, nothing else) on the smallest ASP.NET Core service (`{nameof(EmptyWebApp)}`: `CreateSlimBuilder`, one endpoint, its own process, Release, warnings-only logging), HTTP/1.1 over loopback (and, from a second such process whose every endpoint is HTTP/2 only, h2c: HTTP/2 with prior knowledge, all clients' requests multiplexed on one connection, as SocketsHttpHandler sends them), from one HttpClient on a SocketsHttpHandler in this process, keep-alive, each client sending its next request when the last is answered; {settings.Rounds} interleaved rounds of {loaded.Round.TotalSeconds:F0} s after {loaded.Warmup.TotalSeconds:F0} s of warm-up at each client count. Server CPU is the service's process; client CPU is this whole process, the load generator's own bookkeeping included. Failed requests: {hops.Sum(h => h.Failed)}.")
             .AppendLine()
-            .AppendLine("| clients | requests/s | p50 µs | server CPU µs per request | client CPU µs per request | hop CPU µs per request | each round's | hop CPU / 1 client's |")
-            .AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            .AppendLine("| protocol | clients | requests/s | p50 µs | server CPU µs per request | client CPU µs per request | hop CPU µs per request | each round's | hop CPU / HTTP/1.1 at 1 client's |")
+            .AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var hop in hops)
         {
-            body.AppendLine(CultureInfo.InvariantCulture, $"| {hop.Clients} | {hop.Rate:F0} | {hop.P50Microseconds:F0} | {hop.ServerCpu:F1} | {hop.ClientCpu:F1} | {hop.HopCpu:F1} | {Rounds(hop.HopCpuRounds)} | {hop.HopCpu / single.HopCpu:F2}x |");
+            body.AppendLine(CultureInfo.InvariantCulture, $"| {hop.Protocol} | {hop.Clients} | {hop.Rate:F0} | {hop.P50Microseconds:F0} | {hop.ServerCpu:F1} | {hop.ClientCpu:F1} | {hop.HopCpu:F1} | {Rounds(hop.HopCpuRounds)} | {hop.HopCpu / single.HopCpu:F2}x |");
         }
 
         body.AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"**One hop costs {loaded.HopCpu:F0} µs of CPU at {loaded.Clients} clients ({loaded.ServerCpu:F0} server + {loaded.ClientCpu:F0} client), {single.HopCpu:F0} µs at 1; one image's preprocessing {preprocessing.FloorCpu:F0} µs.**")
+            .AppendLine(CultureInfo.InvariantCulture, $"**One hop costs {loaded.HopCpu:F0} µs of CPU at {loaded.Clients} clients ({loaded.ServerCpu:F0} server + {loaded.ClientCpu:F0} client), {single.HopCpu:F0} µs at 1; one image's preprocessing {preprocessing.FloorCpu:F0} µs.** Over h2c the same hop at {multiplexed.Clients} clients costs {multiplexed.HopCpu:F0} µs, {multiplexed.HopCpu / loaded.HopCpu:F2}x HTTP/1.1's: with no body, sixteen requests at a time on one connection. Sent on a predict's inference hop, with its body, h2c cost the gateway and inference more than HTTP/1.1 did (see the section on what was tried).")
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"How to read later goals against these floors: a predict from a PNG through the gateway crosses {PredictHops} hops (client to gateway; gateway to preprocessing, to inference, to postprocessing), each with a server and a client side, and decodes and preprocesses one image, so the platform as it is built (four calls, one image decoded a predict, today's decoder and steps) spends no less than {PredictHops} x {loaded.HopCpu:F0} + {preprocessing.FloorCpu:F0} = **{predictFloor:F0} µs of CPU a predict** under load ({predictFloorOneClient:F0} µs with the hops' 1-client cost), before inference runs the model and before any of the platform's own work (YARP and the gateway's middleware, the V2 codec, postprocessing). A goal of {ExampleGoalMicroseconds:N0} µs of CPU a predict is {ExampleGoalMicroseconds / predictFloor:F2}x that floor and leaves {ExampleGoalMicroseconds - predictFloor:F0} µs for all of that; compare the per-process table of `{PipelineVersusDirect.Id}` with it process by process (a service's server side is one hop's server CPU, the gateway's share is {PredictHops} hops' worth, one side each). Through DCP's proxies each of those calls crosses a proxy as well, twice the hops, a floor of {proxiedPredictFloor:F0} µs. The hops here carry no body; a predict's carry a few KB each way, so its real floor is somewhat higher, never lower. A goal for one service reads the same way: the preprocessing service's CPU a request against {preprocessing.FloorCpu:F0} µs of image work plus one hop's server side ({loaded.ServerCpu:F0} µs). Wall figures are not floors on a shared 2-core machine: the CPU figures are what the goals are read against.")
             .AppendLine()
@@ -137,37 +140,43 @@ internal static class Floors
 
     private static async Task<List<HopFloor>> MeasureHopsAsync(BenchSettings settings)
     {
-        await using var server = await ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", new Dictionary<string, string?>(BenchApplication.QuietLogging())
-        {
-            [EmptyWebApp.RoleVariable] = EmptyWebApp.Role,
-        });
-        using var client = new HttpClient(new SocketsHttpHandler()) { BaseAddress = server.BaseAddress };
+        await using var http1 = await StartEmptyWebAppAsync(null);
+        var h2cPort = LoopbackPort.Free();
+        await using var http2 = await StartEmptyWebAppAsync(h2cPort);
+        using var client1 = new HttpClient(new SocketsHttpHandler()) { BaseAddress = http1.BaseAddress };
+        using var client2 = new HttpClient(new SocketsHttpHandler()) { BaseAddress = new Uri($"http://127.0.0.1:{h2cPort}") };
         static HttpRequestMessage Health() => new(HttpMethod.Get, "/health");
+        static HttpRequestMessage Health2() => new(HttpMethod.Get, "/health") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        (HttpClient Client, Func<HttpRequestMessage> Request, int ServerId) Target(HopVariant variant) =>
+            variant.H2c ? (client2, Health2, http2.ProcessId) : (client1, Health, http1.ProcessId);
 
         var round = settings.Duration / 2;
         var warmup = settings.Warmup / 2;
-        foreach (var clients in HopClients)
+        foreach (var variant in HopVariants)
         {
-            await LoadGenerator.RunAsync(client, Health, clients, warmup);
+            var (client, request, _) = Target(variant);
+            await LoadGenerator.RunAsync(client, request, variant.Clients, warmup);
         }
 
-        var results = HopClients.ToDictionary(clients => clients, _ => new List<CpuResult>());
+        var results = HopVariants.ToDictionary(variant => variant, _ => new List<CpuResult>());
         for (var index = 0; index < settings.Rounds; index++)
         {
-            foreach (var clients in HopClients)
+            foreach (var variant in HopVariants)
             {
-                var result = await MeasureCpuAsync(server.ProcessId, () => LoadGenerator.RunAsync(client, Health, clients, round));
-                results[clients].Add(result);
-                Console.WriteLine($"round {index + 1}, {clients} client(s): {result.Load}; server {result.ServerMicroseconds:F1} µs, client {result.ClientMicroseconds:F1} µs CPU per request");
+                var (client, request, serverId) = Target(variant);
+                var result = await MeasureCpuAsync(serverId, () => LoadGenerator.RunAsync(client, request, variant.Clients, round));
+                results[variant].Add(result);
+                Console.WriteLine($"round {index + 1}, {variant.Name}, {variant.Clients} client(s): {result.Load}; server {result.ServerMicroseconds:F1} µs, client {result.ClientMicroseconds:F1} µs CPU per request");
             }
         }
 
-        return HopClients.Select(clients =>
+        return HopVariants.Select(variant =>
         {
-            var rounds = results[clients];
+            var rounds = results[variant];
             var completed = rounds.Sum(r => r.Load.Completed);
             return new HopFloor(
-                clients,
+                variant.Clients,
+                variant.Name,
                 round,
                 warmup,
                 Rate: completed / rounds.Sum(r => r.Load.Elapsed.TotalSeconds),
@@ -177,6 +186,21 @@ internal static class Floors
                 HopCpuRounds: rounds.Select(r => r.ServerMicroseconds + r.ClientMicroseconds).ToList(),
                 Failed: rounds.Sum(r => r.Load.Failed));
         }).ToList();
+    }
+
+    /// <param name="h2cPort">Serve h2c on this port (and HTTP/1.1 elsewhere, to be seen up) instead of HTTP/1.1 on a port of Kestrel's choosing.</param>
+    private static Task<ServiceProcess> StartEmptyWebAppAsync(int? h2cPort)
+    {
+        var environment = new Dictionary<string, string?>(BenchApplication.QuietLogging()) { [EmptyWebApp.RoleVariable] = EmptyWebApp.Role };
+        if (h2cPort is not { } port)
+        {
+            return ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", environment);
+        }
+
+        var readyPort = LoopbackPort.Free();
+        environment[EmptyWebApp.H2cPortVariable] = port.ToString(CultureInfo.InvariantCulture);
+        environment[EmptyWebApp.ReadyPortVariable] = readyPort.ToString(CultureInfo.InvariantCulture);
+        return ServiceProcess.StartAsync("bench/MlPlatform.Bench", "MlPlatform.Bench", environment, managementPort: readyPort);
     }
 
     private static string Rounds(IEnumerable<double> values) => string.Join(", ", values.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)));
@@ -263,7 +287,12 @@ internal static class Floors
         double ServiceP50Microseconds,
         int Failed);
 
-    private sealed record HopFloor(int Clients, TimeSpan Round, TimeSpan Warmup, double Rate, double P50Microseconds, double ServerCpu, double ClientCpu, IReadOnlyList<double> HopCpuRounds, int Failed)
+    private sealed record HopVariant(int Clients, bool H2c)
+    {
+        public string Name => H2c ? "h2c" : "HTTP/1.1";
+    }
+
+    private sealed record HopFloor(int Clients, string Protocol, TimeSpan Round, TimeSpan Warmup, double Rate, double P50Microseconds, double ServerCpu, double ClientCpu, IReadOnlyList<double> HopCpuRounds, int Failed)
     {
         public double HopCpu => ServerCpu + ClientCpu;
     }
