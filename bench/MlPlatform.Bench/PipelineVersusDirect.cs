@@ -16,6 +16,12 @@ internal static class PipelineVersusDirect
 {
     public const string Id = "pipeline-vs-direct";
 
+    // CPU a predict summed over every process, and the preprocessing service's share of a PNG predict: goals read
+    // against the floors benchmark (one hop, one image's decode and steps).
+    private const double PngCpuGoal = 1_000;
+    private const double InstancesCpuGoal = 600;
+    private const double PreprocessingCpuGoal = 400;
+
     public static async Task RunAsync(BenchSettings settings)
     {
         await using var app = await BenchApplication.StartAsync();
@@ -112,6 +118,12 @@ internal static class PipelineVersusDirect
                 ("predict, PNG", "png", pipeline.Sum(r => r.Completed)),
                 ("predict, instances", "instances", pipelineInstances.Sum(r => r.Completed)),
             ]));
+        var pngCpu = cpu.Time("png").TotalMicroseconds / pipeline.Sum(r => r.Completed);
+        var instancesCpu = cpu.Time("instances").TotalMicroseconds / pipelineInstances.Sum(r => r.Completed);
+        var preprocessingCpu = cpu.Time("png", "preprocessing").TotalMicroseconds / pipeline.Sum(r => r.Completed);
+        static string Verdict(double value, double goal) => value <= goal ? "met" : "not met";
+        report.AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"**CPU a predict: {pngCpu:F0} µs from a PNG** (goal: at most {PngCpuGoal:N0} µs; {Verdict(pngCpu, PngCpuGoal)}), **{instancesCpu:F0} µs from instances** (goal: at most {InstancesCpuGoal:N0} µs; {Verdict(instancesCpu, InstancesCpuGoal)}); **preprocessing {preprocessingCpu:F0} µs of a PNG predict** (goal: at most {PreprocessingCpuGoal:N0} µs; {Verdict(preprocessingCpu, PreprocessingCpuGoal)}).");
         return (report.ToString(), concurrency);
     }
 
