@@ -419,13 +419,18 @@ internal sealed class FuzzCorpus
 
         return new FuzzCase(_index++, category, method, target, headers, body, FuzzTransport.Client)
         {
-            // A space or control character in the target is sent raw and breaks the request line, and a %00 in the path
-            // decodes to a NUL Kestrel refuses. Either way Kestrel answers 400 and closes without reading the body; a
-            // body still being written then meets a reset that can discard the 400 before the client reads it (HTTP/1.1
-            // has no way round this, dotnet/yarp#1501), so a cut is right too.
-            MayCloseWithoutAnswer = body.Length > 0 && (target.Any(c => c <= ' ' || c == '\u007F') || PathHasEncodedNul(target)),
+            // A space or control character in the target is sent raw and breaks the request line, a %00 in the path
+            // decodes to a NUL Kestrel refuses, and a target near 8 KiB passes Kestrel's request-line limit. Each time
+            // Kestrel answers 400 or 414 and closes without reading the body; a body still being written then meets a
+            // reset that can discard the answer before the client reads it (HTTP/1.1 has no way round this,
+            // dotnet/yarp#1501), so a cut is right too.
+            MayCloseWithoutAnswer = body.Length > 0
+                && (target.Any(c => c <= ' ' || c == '\u007F') || PathHasEncodedNul(target) || target.Length > KestrelRequestLineLimit - 64),
         };
     }
+
+    /// <summary>Kestrel's default MaxRequestLineSize, which the gateway keeps.</summary>
+    private const int KestrelRequestLineLimit = 8 * 1024;
 
     private static bool PathHasEncodedNul(string target)
     {
