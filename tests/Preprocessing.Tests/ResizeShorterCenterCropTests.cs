@@ -224,6 +224,76 @@ public sealed class ResizeShorterCenterCropTests
         }
     }
 
+    [Theory]
+    // A photo as an ImageNet client sends it: decoded whole, then resized and cropped on its rows as they are read.
+    [InlineData(640, 480, "jpeg", false, 0, true)]
+    [InlineData(480, 640, "jpeg", false, 0, true)]
+    [InlineData(640, 480, "jpeg", true, 0, true)]
+    // Alpha laid on the background as the rows are widened, and a shorter side enlarged (bilinear, not area).
+    [InlineData(300, 200, "png", false, 0, true)]
+    [InlineData(150, 120, "png", true, 0, true)]
+    // libjpeg decodes a large photo in eighths (here 2/8, 1000x750), which needs no averaging down after.
+    [InlineData(4000, 3000, "jpeg", false, 0, true)]
+    // Averaged down to the working size first (a PNG decodes whole), turned by its EXIF orientation first, or padded by
+    // the crop: the steps then run on the decoded image as before.
+    [InlineData(1200, 1000, "png", false, 0, false)]
+    [InlineData(640, 480, "jpeg", false, 6, false)]
+    [InlineData(640, 230, "png", false, 0, false)]
+    public void Decode_WithResizeShorterThenCrop_GivesTheLevelsOfTheStepsRunAfterDecode(int width, int height, string format, bool grayscale, ushort orientation, bool fusedExpected)
+    {
+        var encoded = NoiseImage(width, height, format == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, seed: width + height);
+        if (orientation != 0)
+        {
+            encoded = TestImages.WithExifOrientation(encoded, orientation);
+        }
+
+        // The pipeline's default working size for a 224x224 model: four times its longer side.
+        const int minSide = 4 * 224;
+        const long maxPixels = 40_000_000;
+        var crop = (Size: 256, Width: 224, Height: format == "png" && height < 256 && width > 600 ? 300 : 224);
+        var decoded = ImageDecoder.Decode(encoded, minSide, 77, grayscale, maxPixels, out _);
+        using var stepwise = ImageSteps.ResizeShorterThenCenterCrop(decoded, crop.Size, crop.Width, crop.Height, maxPixels);
+
+        using var fused = ImageDecoder.Decode(encoded, minSide, 77, grayscale, maxPixels, new ResizeShorterThenCrop(crop.Size, crop.Width, crop.Height), out _, out var resized);
+
+        Assert.Equal(fusedExpected, resized);
+        if (!resized)
+        {
+            // Not applied: the caller runs the steps on what came back, which is the decoded image.
+            using var thenSteps = ImageSteps.ResizeShorterThenCenterCrop(fused, crop.Size, crop.Width, crop.Height, maxPixels);
+            Assert.Equal((stepwise.Width, stepwise.Height, stepwise.Channels), (thenSteps.Width, thenSteps.Height, thenSteps.Channels));
+            Assert.True(stepwise.Pixels.SequenceEqual(thenSteps.Pixels), "the levels differ from the steps run after decode");
+            return;
+        }
+
+        Assert.Equal((crop.Width, crop.Height, grayscale ? 1 : 3), (fused.Width, fused.Height, fused.Channels));
+        Assert.Equal((stepwise.Width, stepwise.Height, stepwise.Channels), (fused.Width, fused.Height, fused.Channels));
+        var expected = stepwise.Pixels;
+        var actual = fused.Pixels;
+        for (var i = 0; i < expected.Length; i++)
+        {
+            // Bit for bit: the same products and sums in the same order, only never stored as a whole image.
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"level {i}: {actual[i]} where the steps give {expected[i]}");
+        }
+    }
+
+    private static byte[] NoiseImage(int width, int height, SKEncodedImageFormat format, int seed)
+    {
+        var random = new Random(seed);
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, format == SKEncodedImageFormat.Png ? SKAlphaType.Unpremul : SKAlphaType.Opaque));
+        var pixels = bitmap.GetPixelSpan();
+        random.NextBytes(pixels);
+        if (format != SKEncodedImageFormat.Png)
+        {
+            for (var i = 3; i < pixels.Length; i += 4)
+            {
+                pixels[i] = byte.MaxValue;
+            }
+        }
+
+        return TestImages.Encode(bitmap, format, quality: 90);
+    }
+
     private static PreprocessPipeline Pipeline(string section)
     {
         using var document = JsonDocument.Parse(section);

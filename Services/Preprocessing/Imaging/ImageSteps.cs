@@ -352,26 +352,41 @@ internal static class ImageSteps
     /// </summary>
     public static FloatImage ResizeShorterThenCenterCrop(FloatImage image, int size, int width, int height, long maxPixels)
     {
-        var (scaledWidth, scaledHeight) = ShorterScaledSize(image, size, maxPixels);
-        var left = CenterCropStep.Offset(scaledWidth, width);
-        var top = CenterCropStep.Offset(scaledHeight, height);
-        if (left < 0 || top < 0 || left + width > scaledWidth || top + height > scaledHeight)
+        if (PlanResizeShorterThenCenterCrop(image.Width, image.Height, size, width, height, maxPixels) is not { } plan)
         {
             // Padding as well: rare, since a crop is usually smaller than the size it follows.
             return CenterCrop(ResizeShorter(image, size, maxPixels), width, height);
         }
 
-        if (scaledWidth == image.Width && scaledHeight == image.Height && width == scaledWidth && height == scaledHeight)
+        if (plan.ScaledWidth == image.Width && plan.ScaledHeight == image.Height && width == plan.ScaledWidth && height == plan.ScaledHeight)
         {
             return image;
         }
 
-        return Replace(image, Resampler.ResizeRegion(image, scaledWidth, scaledHeight, left, top, width, height));
+        return Replace(image, Resampler.ResizeRegion(image, plan.ScaledWidth, plan.ScaledHeight, plan.Left, plan.Top, width, height));
     }
 
-    private static (int Width, int Height) ShorterScaledSize(FloatImage image, int size, long maxPixels)
+    /// <summary>
+    /// The size resize_shorter makes of an image and where center_crop's region lies in it; null when the crop reaches
+    /// past the resized image and needs padding.
+    /// </summary>
+    /// <exception cref="PreprocessException">The resized image would be over <paramref name="maxPixels"/>.</exception>
+    public static ResizeCropPlan? PlanResizeShorterThenCenterCrop(int imageWidth, int imageHeight, int size, int width, int height, long maxPixels)
     {
-        var (width, height) = ResizeShorterStep.OutputSize(image.Width, image.Height, size);
+        var (scaledWidth, scaledHeight) = ShorterScaledSize(imageWidth, imageHeight, size, maxPixels);
+        var left = CenterCropStep.Offset(scaledWidth, width);
+        var top = CenterCropStep.Offset(scaledHeight, height);
+        return left < 0 || top < 0 || left + width > scaledWidth || top + height > scaledHeight
+            ? null
+            : new ResizeCropPlan(scaledWidth, scaledHeight, left, top);
+    }
+
+    private static (int Width, int Height) ShorterScaledSize(FloatImage image, int size, long maxPixels) =>
+        ShorterScaledSize(image.Width, image.Height, size, maxPixels);
+
+    private static (int Width, int Height) ShorterScaledSize(int imageWidth, int imageHeight, int size, long maxPixels)
+    {
+        var (width, height) = ResizeShorterStep.OutputSize(imageWidth, imageHeight, size);
 
         // Scaling the shorter side of a very long image makes the longer one huge; the pixel limit that bounds
         // a decoded image bounds the scaled one too.
@@ -381,7 +396,7 @@ internal static class ImageSteps
                 StatusCodes.Status413PayloadTooLarge,
                 string.Create(
                     System.Globalization.CultureInfo.InvariantCulture,
-                    $"resize_shorter to {size} would make this {image.Width}x{image.Height} image {width}x{height} ({width * height:N0} pixels), over the limit of {maxPixels:N0} pixels; send an image closer to square"));
+                    $"resize_shorter to {size} would make this {imageWidth}x{imageHeight} image {width}x{height} ({width * height:N0} pixels), over the limit of {maxPixels:N0} pixels; send an image closer to square"));
         }
 
         return ((int)width, (int)height);
@@ -596,3 +611,9 @@ internal static class ImageSteps
         return 255;
     }
 }
+
+/// <summary>resize_shorter's size for an image, and the top-left corner of center_crop's region in it.</summary>
+internal readonly record struct ResizeCropPlan(int ScaledWidth, int ScaledHeight, int Left, int Top);
+
+/// <summary>A resize_shorter step followed by a center_crop one.</summary>
+internal readonly record struct ResizeShorterThenCrop(int Size, int Width, int Height);

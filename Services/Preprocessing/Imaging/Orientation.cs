@@ -8,11 +8,15 @@ namespace MlPlatform.Preprocessing.Imaging;
 /// </summary>
 internal static class Orientation
 {
+    /// <summary>Whether an image stored with this origin is turned or mirrored to be seen upright.</summary>
+    public static bool Turns(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.TopRight or SKEncodedOrigin.BottomRight or SKEncodedOrigin.BottomLeft
+            or SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
     /// <summary>Returns the image upright; the argument is disposed when a new image replaces it.</summary>
     public static FloatImage Apply(FloatImage image, SKEncodedOrigin origin)
     {
-        if (origin is not (SKEncodedOrigin.TopRight or SKEncodedOrigin.BottomRight or SKEncodedOrigin.BottomLeft
-            or SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom))
+        if (!Turns(origin))
         {
             return image;
         }

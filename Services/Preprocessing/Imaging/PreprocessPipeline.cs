@@ -12,6 +12,7 @@ internal sealed class PreprocessPipeline
     private readonly DecodeStep _decode;
     private readonly bool _grayscaleDecode;
     private readonly PreprocessStep[] _steps;
+    private readonly ResizeShorterThenCrop? _leadingResizeCrop;
     private readonly float[] _gain;
     private readonly float[] _offset;
 
@@ -36,6 +37,12 @@ internal sealed class PreprocessPipeline
         // A grayscale step straight after decode is folded into it, so the decoder writes one channel instead of three.
         _grayscaleDecode = config.Steps.Count > 1 && config.Steps[1] is GrayscaleStep;
         _steps = config.Steps.Skip(_grayscaleDecode ? 2 : 1).Where(step => step is not NormalizeStep).ToArray();
+
+        // ImageNet-style steps (resize_shorter, center_crop) right after decode run on the decoded rows as they are read.
+        if (_steps is [ResizeShorterStep shorter, CenterCropStep crop, ..])
+        {
+            _leadingResizeCrop = new ResizeShorterThenCrop(shorter.Size, crop.Width, crop.Height);
+        }
 
         _sourceChannel = config.IsBgr ? [2, 1, 0] : [.. Enumerable.Range(0, config.Channels)];
 
@@ -78,10 +85,10 @@ internal sealed class PreprocessPipeline
     public DecodedSize Run(ReadOnlySpan<byte> encoded, long maxPixels, Span<float> destination)
     {
         var minSide = _decode.MinSide ?? 4 * Math.Max(Config.Width, Config.Height);
-        var image = ImageDecoder.Decode(encoded, minSide, _decode.Background, _grayscaleDecode, maxPixels, out var size);
+        var image = ImageDecoder.Decode(encoded, minSide, _decode.Background, _grayscaleDecode, maxPixels, _leadingResizeCrop, out var size, out var resized);
         try
         {
-            for (var i = 0; i < _steps.Length; i++)
+            for (var i = resized ? 2 : 0; i < _steps.Length; i++)
             {
                 var step = _steps[i];
                 if (step is ResizeShorterStep shorter && i + 1 < _steps.Length && _steps[i + 1] is CenterCropStep following)

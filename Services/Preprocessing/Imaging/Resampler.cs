@@ -20,55 +20,71 @@ internal static class Resampler
     /// Only the region's pixels are computed, from only the source rows they cover, each exactly as a whole resize computes
     /// it: a resize followed by a crop does the work once, and a crop of an image far longer than wide never exists whole.
     /// </remarks>
-    public static FloatImage ResizeRegion(FloatImage source, int width, int height, int left, int top, int regionWidth, int regionHeight)
+    public static FloatImage ResizeRegion(FloatImage source, int width, int height, int left, int top, int regionWidth, int regionHeight) =>
+        ResizeRegion(new ImageRows(source), width, height, left, top, regionWidth, regionHeight);
+
+    /// <summary>
+    /// <see cref="ResizeRegion(FloatImage, int, int, int, int, int, int)"/> from rows made as they are read, so that a
+    /// decoder's rows are resampled without a whole image of floats ever being written and read back.
+    /// </summary>
+    public static FloatImage ResizeRegion<TRows>(TRows source, int width, int height, int left, int top, int regionWidth, int regionHeight)
+        where TRows : IRowSource, allows ref struct
     {
         var channels = source.Channels;
-        if (width == source.Width && height == source.Height)
-        {
-            var copy = FloatImage.Create(regionWidth, regionHeight, channels);
-            for (var y = 0; y < regionHeight; y++)
-            {
-                source.Row(top + y).Slice(left * channels, regionWidth * channels).CopyTo(copy.Row(y));
-            }
-
-            return copy;
-        }
-
-        using var columns = Weights.Create(source.Width, width, left, regionWidth);
-        using var rows = Weights.Create(source.Height, height, top, regionHeight);
-        var firstRow = rows.Start[0];
-        var endRow = firstRow;
-        for (var y = 0; y < regionHeight; y++)
-        {
-            endRow = Math.Max(endRow, rows.Start[y] + rows.For(y).Length);
-        }
-
-        var across = FloatImage.Create(regionWidth, endRow - firstRow, channels);
+        var scratch = ArrayPool<float>.Shared.Rent(Math.Max(1, source.Width * channels));
         try
         {
-            for (var y = firstRow; y < endRow; y++)
+            if (width == source.Width && height == source.Height)
             {
-                ResampleRow(source.Row(y), across.Row(y - firstRow), columns, channels);
+                var copy = FloatImage.Create(regionWidth, regionHeight, channels);
+                for (var y = 0; y < regionHeight; y++)
+                {
+                    source.Row(top + y, scratch).Slice(left * channels, regionWidth * channels).CopyTo(copy.Row(y));
+                }
+
+                return copy;
             }
 
-            var result = FloatImage.Create(regionWidth, regionHeight, channels);
+            using var columns = Weights.Create(source.Width, width, left, regionWidth);
+            using var rows = Weights.Create(source.Height, height, top, regionHeight);
+            var firstRow = rows.Start[0];
+            var endRow = firstRow;
             for (var y = 0; y < regionHeight; y++)
             {
-                var target = result.Row(y);
-                target.Clear();
-                var start = rows.Start[y] - firstRow;
-                var weights = rows.For(y);
-                for (var k = 0; k < weights.Length; k++)
-                {
-                    AddScaled(across.Row(start + k), weights[k], target);
-                }
+                endRow = Math.Max(endRow, rows.Start[y] + rows.For(y).Length);
             }
 
-            return result;
+            var across = FloatImage.Create(regionWidth, endRow - firstRow, channels);
+            try
+            {
+                for (var y = firstRow; y < endRow; y++)
+                {
+                    ResampleRow(source.Row(y, scratch), across.Row(y - firstRow), columns, channels);
+                }
+
+                var result = FloatImage.Create(regionWidth, regionHeight, channels);
+                for (var y = 0; y < regionHeight; y++)
+                {
+                    var target = result.Row(y);
+                    target.Clear();
+                    var start = rows.Start[y] - firstRow;
+                    var weights = rows.For(y);
+                    for (var k = 0; k < weights.Length; k++)
+                    {
+                        AddScaled(across.Row(start + k), weights[k], target);
+                    }
+                }
+
+                return result;
+            }
+            finally
+            {
+                across.Dispose();
+            }
         }
         finally
         {
-            across.Dispose();
+            ArrayPool<float>.Shared.Return(scratch);
         }
     }
 
@@ -107,6 +123,30 @@ internal static class Resampler
     /// <summary><c>target += source * weight</c>, element by element, each product rounded before the add (not fused).</summary>
     public static void AddScaled(ReadOnlySpan<float> source, float weight, Span<float> target) =>
         TensorPrimitives.MultiplyAdd(source[..target.Length], weight, target, target);
+
+    /// <summary>An image's rows of interleaved levels, one at a time.</summary>
+    internal interface IRowSource
+    {
+        int Width { get; }
+
+        int Height { get; }
+
+        int Channels { get; }
+
+        /// <summary>Row <paramref name="y"/>, in <paramref name="scratch"/> (at least <see cref="Width"/> × <see cref="Channels"/> long) or wherever it already is.</summary>
+        ReadOnlySpan<float> Row(int y, Span<float> scratch);
+    }
+
+    private readonly struct ImageRows(FloatImage image) : IRowSource
+    {
+        public int Width => image.Width;
+
+        public int Height => image.Height;
+
+        public int Channels => image.Channels;
+
+        public ReadOnlySpan<float> Row(int y, Span<float> scratch) => image.Row(y);
+    }
 
     /// <summary>For each output index, the first source index and the weights of the source indices from there.</summary>
     internal sealed class Weights : IDisposable
