@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using MlPlatform.Contracts.Protocol;
 using MlPlatform.Platform.Testing;
+using MlPlatform.Preprocessing.Config;
+using MlPlatform.Preprocessing.Imaging;
 using MlPlatform.TestSupport;
 
 namespace MlPlatform.Bench;
@@ -68,6 +71,11 @@ internal static class RealisticModel
         var probe = settings.Warmup / 2;
         // Every batch size the batcher may form, smallest first, so the table shows where a batch stops paying.
         var batchMilliseconds = Array.ConvertAll(ModelBatchSizes, batch => reference.ModelMillisecondsPerImage(photo, batch, probe));
+        // The image work alone on both sides: the in-process reference's Skia steps, and the preprocessing service's own
+        // code for this config, so the service's cost a request reads against the work it does.
+        var referenceImageMilliseconds = reference.ImageMillisecondsPerImage(photo, probe);
+        var serviceImageMilliseconds = PreprocessingCodeMillisecondsPerImage(photo, probe);
+        Console.WriteLine($"image steps alone on one thread, ms an image: in-process {referenceImageMilliseconds:F2}, the preprocessing service's code {serviceImageMilliseconds:F2}");
         Console.WriteLine("model alone on one thread, ms an image: " + string.Join(", ", ModelBatchSizes.Select((batch, i) => string.Create(CultureInfo.InvariantCulture, $"batch {batch} {batchMilliseconds[i]:F2}"))));
 
         // The pipeline's seven processes start cold and tier up their JIT on two cores (PipelineVersusDirect), so
@@ -120,10 +128,36 @@ internal static class RealisticModel
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"The model alone (prepared tensor, one thread, no image work), ms an image by batch size: {string.Join(", ", ModelBatchSizes.Select((batch, i) => string.Create(CultureInfo.InvariantCulture, $"{batch}: {batchMilliseconds[i]:F2}")))}. {BatchingVerdict(batchMilliseconds)}")
             .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"The image steps alone (decode to the normalised tensor, one thread, no model), ms an image: the in-process reference's SkiaSharp steps {referenceImageMilliseconds:F2}; the preprocessing service's own code for this config (`PreprocessPipeline.Run`, called in this process) {serviceImageMilliseconds:F2}. Read the preprocessing column above against the second: what a replica spends besides it goes to taking the request, writing the {ImageClassifierModel.ItemFloats * 4 / 1024.0:F0} KB tensor back and sharing 2 cores with the other processes.")
+            .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Top 5 of the one image, as a check that both sides ran the same model on much the same tensor (the resizers differ, so the scores may too): platform {pipelineTop}; in-process {inProcessTop}.")
             .AppendLine()
             .AppendLine(CultureInfo.InvariantCulture, $"Reproduce: `{settings.Command(Id)}`");
         ResultsFile.WriteSection(Id, "Predict on a MobileNet-sized model from a JPEG: platform vs in-process", body.ToString());
+    }
+
+    private static double PreprocessingCodeMillisecondsPerImage(byte[] jpeg, TimeSpan duration)
+    {
+        var model = JsonSerializer.Deserialize(ImageClassifierModel.Config(), ProtocolJsonContext.Default.ModelConfig)
+            ?? throw new InvalidOperationException("the model's config.json is empty");
+        if (!PreprocessConfig.TryParse(model.Preprocess!.Value, model.MaxBatchSize, out var config, out var problems))
+        {
+            throw new InvalidOperationException($"the preprocessing service refuses the model's preprocess section: {string.Join("; ", problems)}");
+        }
+
+        var pipeline = new PreprocessPipeline(ImageClassifierModel.Name, config, model.MaxBatchSize);
+        var tensor = new float[pipeline.InstanceLength];
+        const long maxPixels = 40_000_000;
+        pipeline.Run(jpeg, maxPixels, tensor);
+        var images = 0;
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (stopwatch.Elapsed < duration || images == 0)
+        {
+            pipeline.Run(jpeg, maxPixels, tensor);
+            images++;
+        }
+
+        return stopwatch.Elapsed.TotalMilliseconds / images;
     }
 
     private static readonly int[] ModelBatchSizes = [1, 2, 4, 8, ImageClassifierModel.MaxBatchSize];
