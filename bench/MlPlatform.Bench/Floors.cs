@@ -230,22 +230,7 @@ internal static class Floors
     private static LoopResult RunLoop(Action run, TimeSpan duration)
     {
         var cpuBefore = ProcessCpu.ProcessorTime(Environment.ProcessId);
-        var started = Stopwatch.GetTimestamp();
-        long images = 0;
-        TimeSpan wall;
-        do
-        {
-            // Several calls between clock reads, so reading the clock costs nothing next to an image.
-            for (var i = 0; i < 16; i++)
-            {
-                run();
-            }
-
-            images += 16;
-            wall = Stopwatch.GetElapsedTime(started);
-        }
-        while (wall < duration);
-
+        var (images, wall) = CallTimer.Repeat(run, duration);
         return new LoopResult(images, ProcessCpu.ProcessorTime(Environment.ProcessId) - cpuBefore, wall);
     }
 

@@ -139,54 +139,36 @@ internal static class ImageKernels
         var oldResult = new float[kernel.ResultLength];
         var newResult = new float[kernel.ResultLength];
         // Enough calls for the JIT to reach its optimised tier on both sides before anything counts.
-        Time(() => kernel.Old(oldWork, oldResult), RoundTime(settings) * 2);
-        Time(() => kernel.New(newWork, newResult), RoundTime(settings) * 2);
+        CallTimer.MicrosecondsPerCall(() => kernel.Old(oldWork, oldResult), RoundTime(settings) * 2);
+        CallTimer.MicrosecondsPerCall(() => kernel.New(newWork, newResult), RoundTime(settings) * 2);
 
         var old = new List<double>();
         var @new = new List<double>();
         for (var round = 0; round < (settings.Rounds * 2) + 1; round++)
         {
-            old.Add(Time(() => kernel.Old(oldWork, oldResult), RoundTime(settings)));
-            @new.Add(Time(() => kernel.New(newWork, newResult), RoundTime(settings)));
+            old.Add(CallTimer.MicrosecondsPerCall(() => kernel.Old(oldWork, oldResult), RoundTime(settings)));
+            @new.Add(CallTimer.MicrosecondsPerCall(() => kernel.New(newWork, newResult), RoundTime(settings)));
         }
 
         return (old.Median(t => t), @new.Median(t => t));
-    }
-
-    /// <summary>Microseconds a call, calling <paramref name="run"/> for about <paramref name="duration"/>.</summary>
-    private static double Time(Action run, TimeSpan duration)
-    {
-        long calls = 0;
-        var started = Stopwatch.GetTimestamp();
-        TimeSpan elapsed;
-        do
-        {
-            for (var i = 0; i < 16; i++)
-            {
-                run();
-            }
-
-            calls += 16;
-            elapsed = Stopwatch.GetElapsedTime(started);
-        }
-        while (elapsed < duration);
-
-        return elapsed.TotalMicroseconds / calls;
     }
 
     private static double PipelineMicroseconds(byte[] png, PreprocessConfig preprocess, BenchSettings settings)
     {
         var pipeline = new PreprocessPipeline("mnist", preprocess, maxBatchSize: 64);
         var destination = new float[pipeline.InstanceLength];
-        Time(() => pipeline.Run(png, long.MaxValue, destination), RoundTime(settings) * 2);
-        return Enumerable.Range(0, (settings.Rounds * 2) + 1).Select(_ => Time(() => pipeline.Run(png, long.MaxValue, destination), RoundTime(settings))).Median(t => t);
+        CallTimer.MicrosecondsPerCall(() => pipeline.Run(png, long.MaxValue, destination), RoundTime(settings) * 2);
+        return Enumerable.Range(0, (settings.Rounds * 2) + 1).Select(_ => CallTimer.MicrosecondsPerCall(() => pipeline.Run(png, long.MaxValue, destination), RoundTime(settings))).Median(t => t);
     }
 
     /// <summary>The preprocess section of <c>models/mnist/config.json</c>, parsed as the preprocessing service parses it.</summary>
-    internal static PreprocessConfig MnistPreprocess()
+    internal static PreprocessConfig MnistPreprocess() =>
+        ParsePreprocess(File.ReadAllText(RepositoryPaths.InRoot("models", "mnist", "config.json")));
+
+    /// <summary>The preprocess section of a model's config.json, parsed as the preprocessing service parses it.</summary>
+    internal static PreprocessConfig ParsePreprocess(string configJson)
     {
-        var config = System.Text.Json.JsonSerializer.Deserialize(
-            File.ReadAllText(RepositoryPaths.InRoot("models", "mnist", "config.json")), ProtocolJsonContext.Default.ModelConfig)!;
+        var config = System.Text.Json.JsonSerializer.Deserialize(configJson, ProtocolJsonContext.Default.ModelConfig)!;
         return PreprocessConfig.TryParse(config.Preprocess!.Value, config.MaxBatchSize, out var parsed, out var problems)
             ? parsed
             : throw new InvalidOperationException(string.Join("; ", problems));

@@ -192,15 +192,7 @@ internal sealed class InProcessImageClassifier : IDisposable
     {
         var caller = CallerAt(0);
         PrepareTensor(caller, jpeg);
-        var images = 0;
-        var stopwatch = Stopwatch.StartNew();
-        while (stopwatch.Elapsed < duration || images == 0)
-        {
-            PrepareTensor(caller, jpeg);
-            images++;
-        }
-
-        return stopwatch.Elapsed.TotalMilliseconds / images;
+        return CallTimer.MicrosecondsPerCall(() => PrepareTensor(caller, jpeg), duration) / 1000;
     }
 
     private void PrepareTensor(Caller caller, byte[] jpeg)

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using MlPlatform.Contracts.Protocol;
 using MlPlatform.Platform.Testing;
-using MlPlatform.Preprocessing.Config;
 using MlPlatform.Preprocessing.Imaging;
 using MlPlatform.TestSupport;
 
@@ -138,26 +136,12 @@ internal static class RealisticModel
 
     private static double PreprocessingCodeMillisecondsPerImage(byte[] jpeg, TimeSpan duration)
     {
-        var model = JsonSerializer.Deserialize(ImageClassifierModel.Config(), ProtocolJsonContext.Default.ModelConfig)
-            ?? throw new InvalidOperationException("the model's config.json is empty");
-        if (!PreprocessConfig.TryParse(model.Preprocess!.Value, model.MaxBatchSize, out var config, out var problems))
-        {
-            throw new InvalidOperationException($"the preprocessing service refuses the model's preprocess section: {string.Join("; ", problems)}");
-        }
-
-        var pipeline = new PreprocessPipeline(ImageClassifierModel.Name, config, model.MaxBatchSize);
+        var pipeline = new PreprocessPipeline(ImageClassifierModel.Name, ImageKernels.ParsePreprocess(ImageClassifierModel.Config()), ImageClassifierModel.MaxBatchSize);
         var tensor = new float[pipeline.InstanceLength];
+        // The service's default MaxImagePixels.
         const long maxPixels = 40_000_000;
         pipeline.Run(jpeg, maxPixels, tensor);
-        var images = 0;
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        while (stopwatch.Elapsed < duration || images == 0)
-        {
-            pipeline.Run(jpeg, maxPixels, tensor);
-            images++;
-        }
-
-        return stopwatch.Elapsed.TotalMilliseconds / images;
+        return CallTimer.MicrosecondsPerCall(() => pipeline.Run(jpeg, maxPixels, tensor), duration) / 1000;
     }
 
     private static readonly int[] ModelBatchSizes = [1, 2, 4, 8, ImageClassifierModel.MaxBatchSize];

@@ -226,20 +226,20 @@ public sealed class ResizeShorterCenterCropTests
 
     [Theory]
     // A photo as an ImageNet client sends it: decoded whole, then resized and cropped on its rows as they are read.
-    [InlineData(640, 480, "jpeg", false, 0, true)]
-    [InlineData(480, 640, "jpeg", false, 0, true)]
-    [InlineData(640, 480, "jpeg", true, 0, true)]
+    [InlineData(640, 480, "jpeg", false, 0, true, 224)]
+    [InlineData(480, 640, "jpeg", false, 0, true, 224)]
+    [InlineData(640, 480, "jpeg", true, 0, true, 224)]
     // Alpha laid on the background as the rows are widened, and a shorter side enlarged (bilinear, not area).
-    [InlineData(300, 200, "png", false, 0, true)]
-    [InlineData(150, 120, "png", true, 0, true)]
+    [InlineData(300, 200, "png", false, 0, true, 224)]
+    [InlineData(150, 120, "png", true, 0, true, 224)]
     // libjpeg decodes a large photo in eighths (here 2/8, 1000x750), which needs no averaging down after.
-    [InlineData(4000, 3000, "jpeg", false, 0, true)]
+    [InlineData(4000, 3000, "jpeg", false, 0, true, 224)]
     // Averaged down to the working size first (a PNG decodes whole), turned by its EXIF orientation first, or padded by
-    // the crop: the steps then run on the decoded image as before.
-    [InlineData(1200, 1000, "png", false, 0, false)]
-    [InlineData(640, 480, "jpeg", false, 6, false)]
-    [InlineData(640, 230, "png", false, 0, false)]
-    public void Decode_WithResizeShorterThenCrop_GivesTheLevelsOfTheStepsRunAfterDecode(int width, int height, string format, bool grayscale, ushort orientation, bool fusedExpected)
+    // the crop (300 rows from 256): the steps then run on the decoded image as before.
+    [InlineData(1200, 1000, "png", false, 0, false, 224)]
+    [InlineData(640, 480, "jpeg", false, 6, false, 224)]
+    [InlineData(640, 230, "png", false, 0, false, 300)]
+    public void Decode_WithResizeShorterThenCrop_GivesTheLevelsOfTheStepsRunAfterDecode(int width, int height, string format, bool grayscale, ushort orientation, bool fusedExpected, int cropHeight)
     {
         var encoded = NoiseImage(width, height, format == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, seed: width + height);
         if (orientation != 0)
@@ -250,7 +250,7 @@ public sealed class ResizeShorterCenterCropTests
         // The pipeline's default working size for a 224x224 model: four times its longer side.
         const int minSide = 4 * 224;
         const long maxPixels = 40_000_000;
-        var crop = (Size: 256, Width: 224, Height: format == "png" && height < 256 && width > 600 ? 300 : 224);
+        var crop = (Size: 256, Width: 224, Height: cropHeight);
         var decoded = ImageDecoder.Decode(encoded, minSide, 77, grayscale, maxPixels, out _);
         using var stepwise = ImageSteps.ResizeShorterThenCenterCrop(decoded, crop.Size, crop.Width, crop.Height, maxPixels);
 
